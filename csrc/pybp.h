@@ -1,0 +1,202 @@
+/*
+ * pybp.h - backpropagation for fully-connected networks, in C99.
+ *
+ * The library works on caller-owned flat arrays and never allocates.  Every
+ * entry point returns an int status (PYBP_OK on success); pybp_strerror()
+ * turns a status into a static message.  There is no global state, so calls
+ * on different buffers may run concurrently in different threads.
+ *
+ * Parameter layout (SPEC.md): for l = 1 .. L, W^l row-major (n_l rows of
+ * n_{l-1} columns), then b^l.  P = sum_l n_l * (n_{l-1} + 1).  Gradients use
+ * the same layout.
+ *
+ * In float64 every number equals, bit for bit, what the pure-Python
+ * reference (pybp/_reference.py) computes; docs/exactness.md spells out the
+ * order of operations both follow.
+ *
+ * The block between the two "cdef" marker comments is read verbatim by the
+ * cffi builder (pybp/_build_ffi.py), so it must stay plain declarations:
+ * no preprocessor conditionals, no macros with expressions.
+ */
+#ifndef PYBP_H
+#define PYBP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* pybp cdef begin */
+
+/* Status codes. */
+#define PYBP_OK          0
+#define PYBP_ENULL       1   /* a required pointer is NULL */
+#define PYBP_ESIZE       2   /* a size or count is zero or out of range */
+#define PYBP_EOVERFLOW   3   /* a size computation overflows size_t */
+#define PYBP_EACTIVATION 4   /* unknown activation code */
+#define PYBP_ECOST       5   /* unknown cost code */
+#define PYBP_ESOFTMAX    6   /* softmax used on a layer other than the last */
+#define PYBP_ECOMBINATION 7  /* cost and output activation do not go together */
+#define PYBP_ELENGTH     8   /* a buffer length does not match the network */
+#define PYBP_EWORKSPACE  9   /* workspace smaller than pybp_workspace_size(net, 1) */
+#define PYBP_EVALUE      10  /* a number is NaN, infinite or out of range */
+#define PYBP_ELABEL      11  /* a class label is outside 0 .. n_L - 1 */
+#define PYBP_EINDEX      12  /* a permutation index is outside 0 .. count - 1 */
+#define PYBP_EDATA       13  /* data descriptor is inconsistent */
+#define PYBP_EFORMAT     14  /* a model file is malformed */
+#define PYBP_ECHECKSUM   15  /* a model file's checksum does not match */
+#define PYBP_ETRUNCATED  16  /* a model file ends early */
+#define PYBP_EVERSION    17  /* a model file has an unsupported version */
+
+/* Activation codes, one per layer l = 1 .. L. */
+#define PYBP_SIGMOID  1
+#define PYBP_TANH     2
+#define PYBP_RELU     3
+#define PYBP_IDENTITY 4
+#define PYBP_SOFTMAX  5   /* output layer only, with PYBP_LOG_LIKELIHOOD */
+
+/* Cost codes. */
+#define PYBP_QUADRATIC      1   /* any output activation except softmax */
+#define PYBP_CROSS_ENTROPY  2   /* sigmoid outputs only */
+#define PYBP_LOG_LIKELIHOOD 3   /* softmax outputs only */
+
+#define PYBP_MAX_LAYERS 64
+
+/* A network's shape.  The caller owns the arrays it points to. */
+typedef struct pybp_net {
+    size_t nlayers;            /* L + 1, from 2 to PYBP_MAX_LAYERS */
+    const size_t *sizes;       /* nlayers sizes n_0 .. n_L, each >= 1 */
+    const int *activations;    /* nlayers - 1 codes, for layers 1 .. L */
+    int cost;                  /* a PYBP_* cost code */
+} pybp_net;
+
+/*
+ * A set of examples.  Inputs come from exactly one of
+ *   x     count * n_0 doubles, row-major, or
+ *   x_u8  count * n_0 bytes, the input value being (double)byte / x_divisor
+ *         (x_divisor finite and > 0; MNIST uses 255.0).
+ * Targets, where a function needs them, come from exactly one of
+ *   y       count * n_L doubles, row-major, or
+ *   labels  count class indices in 0 .. n_L - 1, standing for the one-hot
+ *           vector (1.0 at the label, 0.0 elsewhere); both forms give the
+ *           same bits.
+ * Unused pointers must be NULL.
+ */
+typedef struct pybp_data {
+    size_t count;
+    const double *x;
+    const unsigned char *x_u8;
+    double x_divisor;
+    const double *y;
+    const int32_t *labels;
+} pybp_data;
+
+/* A static, NUL-terminated message for a status code (never NULL). */
+const char *pybp_strerror(int status);
+
+/* The library version, e.g. "0.1.0". */
+const char *pybp_version(void);
+
+/* Validates the network and stores P, its parameter count, in *nparams. */
+int pybp_nparams(const pybp_net *net, size_t *nparams);
+
+/*
+ * Doubles of workspace needed to process `batch` examples at a time.
+ * Any workspace of at least pybp_workspace_size(net, 1) doubles works for
+ * every function below: they process the data in chunks of as many examples
+ * as the workspace holds, and the chunking never changes a result bit.
+ * pybp_update_mini_batch and pybp_sgd_epoch need a whole mini-batch to fit.
+ */
+int pybp_workspace_size(const pybp_net *net, size_t batch, size_t *ndoubles);
+
+/*
+ * Output activations a^L of every example: out holds count * n_L doubles,
+ * nout must equal that.  Targets are ignored.
+ */
+int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
+                     const pybp_data *data, double *out, size_t nout,
+                     double *work, size_t nwork);
+
+/*
+ * Adds the cost C_x of each example, in example order, to *total.  The mean
+ * cost is *total / count when *total started at 0.0.  Passing the running
+ * total lets a caller split a data set into pieces without changing bits.
+ */
+int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
+              const pybp_data *data, double *total,
+              double *work, size_t nwork);
+
+/*
+ * Mean gradient of the cost over the examples: grad[p] = (sum over examples,
+ * in order, of dC_x/dp) / count.  grad holds nparams doubles.
+ */
+int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
+                  const pybp_data *data, double *grad, size_t ngrad,
+                  double *work, size_t nwork);
+
+/*
+ * Number of examples whose largest output (first index on ties) is the
+ * target class: the label, or the first largest entry of y.
+ */
+int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
+                  const pybp_data *data, size_t *correct,
+                  double *work, size_t nwork);
+
+/*
+ * One SGD step on the mini-batch of all data->count examples, in place:
+ *   W <- (1 - eta*lmbda/n) W - (eta/m) sum_x delta_x a_x^T
+ *   b <- b - (eta/m) sum_x delta_x
+ * eta and lmbda finite, lmbda >= 0, n >= 1 (the training-set size).
+ * The workspace must hold pybp_workspace_size(net, data->count) doubles.
+ */
+int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
+                           const pybp_data *data, double eta, double lmbda,
+                           size_t n, double *work, size_t nwork);
+
+/*
+ * Mini-batch SGD over the examples perm[0 .. nperm-1] (indices into data),
+ * cut into mini-batches of mini_batch_size (the last may be shorter), one
+ * pybp_update_mini_batch each with the given n (the training-set size).  A
+ * whole epoch is one call with a shuffled permutation of 0 .. count-1; a
+ * caller may also split an epoch into several calls at mini-batch
+ * boundaries without changing a bit.  If cost_total is not NULL, the cost of
+ * each example, evaluated on the forward pass of its mini-batch (before that
+ * batch's update), is added to *cost_total in order.
+ * The workspace must hold pybp_workspace_size(net, mini_batch_size) doubles.
+ */
+int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
+                   const pybp_data *data, const size_t *perm, size_t nperm,
+                   size_t mini_batch_size, double eta, double lmbda, size_t n,
+                   double *cost_total, double *work, size_t nwork);
+
+/*
+ * Model files (docs/model-format.md), read and written in memory so that the
+ * library needs no stdio; the caller does the file I/O.
+ *
+ * pybp_model_info checks a whole file image (magic, version, sizes, codes,
+ * length, checksum) and reports its layer count and parameter count, so the
+ * caller can size the arrays for pybp_model_read, which fills sizes
+ * (nlayers entries), activations (nlayers - 1), *cost and params (nparams).
+ */
+int pybp_model_info(const void *buf, size_t len, size_t *nlayers,
+                    size_t *nparams);
+int pybp_model_read(const void *buf, size_t len, size_t *sizes, size_t nsizes,
+                    int *activations, int *cost, double *params,
+                    size_t nparams);
+
+/* Bytes of the file image pybp_model_write produces for this network. */
+int pybp_model_size(const pybp_net *net, size_t *nbytes);
+
+/* Writes the file image of net and params into buf (len >= model size). */
+int pybp_model_write(const pybp_net *net, const double *params,
+                     size_t nparams, void *buf, size_t len);
+
+/* pybp cdef end */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PYBP_H */

@@ -1,0 +1,278 @@
+"""Dataset: examples held compactly, in the form the C core reads directly.
+
+Inputs are one flat buffer: float64 values, or uint8 bytes with a divisor
+(the input value is ``byte / divisor``, e.g. pixels / 255.0).  Targets are
+one flat float64 buffer of n_outputs values per example, or int32 class
+labels standing for one-hot vectors.  Buffers that already have the right
+format (``array('d')``, ``bytes``, numpy arrays, ...) are kept as they are,
+not copied; lists are packed once.
+"""
+
+import math
+from array import array
+
+__all__ = ["Dataset", "as_dataset"]
+
+
+def _is_buffer(obj):
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _float_view(obj, what):
+    """A read-only 1-D float64 memoryview of obj: a buffer (kept) or a list (packed)."""
+    if _is_buffer(obj):
+        mv = memoryview(obj)
+        if mv.format not in ("d", "<d", "=d") or mv.itemsize != 8:
+            raise TypeError("%s: expected a float64 buffer, got format %r"
+                            % (what, mv.format))
+        if not mv.c_contiguous:
+            raise ValueError("%s: buffer is not contiguous" % what)
+        return mv.cast("B").cast("d")
+    try:
+        packed = array("d", obj)
+    except TypeError:
+        raise TypeError("%s: expected numbers, got %r" % (what, obj)) from None
+    return memoryview(packed)
+
+
+def _check_finite(mv, what):
+    if not all(map(math.isfinite, mv)):
+        for i, v in enumerate(mv):
+            if not math.isfinite(v):
+                raise ValueError("%s: value %d is %r (not finite)" % (what, i, v))
+
+
+def _rows(obj, what):
+    """Flatten a sequence of equal-length rows of numbers; returns (flat, width)."""
+    flat = array("d")
+    width = None
+    for i, row in enumerate(obj):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise TypeError("%s: row %d is not a sequence of numbers" % (what, i))
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise ValueError("%s: row %d has %d values, row 0 has %d"
+                             % (what, i, len(row), width))
+        try:
+            flat.extend(row) if isinstance(row, array) and row.typecode == "d" \
+                else flat.extend(array("d", row))
+        except TypeError:
+            raise TypeError("%s: row %d holds something that is not a number"
+                            % (what, i)) from None
+    return flat, (width or 0)
+
+
+class Dataset:
+    """A set of examples: inputs, and optionally targets or labels.
+
+    Dataset(inputs, targets=None, *, labels=None, n_inputs=None, divisor=None)
+
+    inputs
+        a list of rows (each a sequence of numbers), or one flat buffer of
+        count * n_inputs values (then ``n_inputs`` is required): float64, or
+        uint8 bytes when ``divisor`` is given.
+    targets
+        a list of rows, or a flat float64 buffer of count * n_outputs values.
+    labels
+        instead of targets: one class index per example (one-hot targets).
+    """
+
+    __slots__ = ("count", "n_inputs", "x", "x_u8", "divisor", "y", "n_outputs",
+                 "labels", "_table")
+
+    def __init__(self, inputs, targets=None, *, labels=None, n_inputs=None,
+                 divisor=None):
+        if targets is not None and labels is not None:
+            raise ValueError("give targets or labels, not both")
+        self.x = self.x_u8 = self.y = self.labels = None
+        self.divisor = None
+        self._table = None
+        if divisor is not None:
+            self._init_u8(inputs, n_inputs, divisor)
+        elif n_inputs is not None or _is_buffer(inputs):
+            if n_inputs is None:
+                raise ValueError("a flat input buffer needs n_inputs")
+            self.x = _float_view(inputs, "inputs")
+            self._set_count(len(self.x), n_inputs)
+        else:
+            if isinstance(inputs, (str, bytes)):
+                raise TypeError("inputs: expected rows of numbers")
+            flat, width = _rows(inputs, "inputs")
+            self.x = memoryview(flat)
+            self._set_count(len(flat), width, rows=len(inputs))
+        if self.x is not None:
+            _check_finite(self.x, "inputs")
+        self.n_outputs = None
+        if targets is not None:
+            self._init_targets(targets)
+        elif labels is not None:
+            self._init_labels(labels)
+
+    def _set_count(self, length, width, rows=None):
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError("inputs: need at least one value per example")
+        if length % width:
+            raise ValueError("inputs: %d values is not a whole number of "
+                             "examples of %d" % (length, width))
+        self.n_inputs = width
+        self.count = length // width if rows is None else rows
+        if self.count < 1:
+            raise ValueError("inputs: no examples")
+
+    def _init_u8(self, inputs, n_inputs, divisor):
+        if isinstance(divisor, bool) or not isinstance(divisor, (int, float)) \
+                or not math.isfinite(divisor) or divisor <= 0:
+            raise ValueError("divisor must be a finite number > 0, got %r"
+                             % (divisor,))
+        if n_inputs is None:
+            raise ValueError("uint8 inputs need n_inputs")
+        if not _is_buffer(inputs):
+            raise TypeError("with a divisor, inputs must be a uint8 buffer "
+                            "(bytes, bytearray, array('B'), ...)")
+        mv = memoryview(inputs)
+        if mv.itemsize != 1 or mv.format not in ("B", "c", "<B", "=B"):
+            raise TypeError("with a divisor, inputs must hold uint8, got "
+                            "format %r" % mv.format)
+        if not mv.c_contiguous:
+            raise ValueError("inputs: buffer is not contiguous")
+        self.x_u8 = mv.cast("B")
+        self.divisor = float(divisor)
+        self._set_count(len(self.x_u8), n_inputs)
+
+    def _init_targets(self, targets):
+        if _is_buffer(targets):
+            y = _float_view(targets, "targets")
+            if len(y) % self.count:
+                raise ValueError("targets: %d values for %d examples"
+                                 % (len(y), self.count))
+            width = len(y) // self.count
+        else:
+            if isinstance(targets, (str, bytes)):
+                raise TypeError("targets: expected rows of numbers")
+            if len(targets) != self.count:
+                raise ValueError("targets: %d rows for %d examples"
+                                 % (len(targets), self.count))
+            flat, width = _rows(targets, "targets")
+            y = memoryview(flat)
+        if width < 1:
+            raise ValueError("targets: need at least one value per example")
+        _check_finite(y, "targets")
+        self.y = y
+        self.n_outputs = width
+
+    def _init_labels(self, labels):
+        try:
+            packed = array("i", labels)
+        except (TypeError, OverflowError):
+            raise TypeError("labels: expected integers (class indices)") from None
+        if len(packed) != self.count:
+            raise ValueError("labels: %d labels for %d examples"
+                             % (len(packed), self.count))
+        if packed.itemsize != 4:  # pragma: no cover - exotic platforms
+            raise RuntimeError("array('i') is not 32-bit here")
+        for i, v in enumerate(packed):
+            if v < 0:
+                raise ValueError("labels: label %d is negative (%d)" % (i, v))
+        self.labels = packed
+
+    def __len__(self):
+        return self.count
+
+    def __repr__(self):
+        kind = "uint8/%g" % self.divisor if self.x_u8 is not None else "float64"
+        tgt = ("labels" if self.labels is not None else
+               "targets[%d]" % self.n_outputs if self.y is not None else "none")
+        return "Dataset(count=%d, n_inputs=%d, inputs=%s, targets=%s)" % (
+            self.count, self.n_inputs, kind, tgt)
+
+    # --- per-example access, used by the pure-Python kernels ---------------
+
+    def input(self, i):
+        """Example i's input vector (x = byte / divisor for uint8 inputs)."""
+        n = self.n_inputs
+        if self.x is not None:
+            return self.x[i * n:(i + 1) * n].tolist()
+        table = self._table
+        if table is None:
+            d = self.divisor
+            table = self._table = [b / d for b in range(256)]
+        return [table[b] for b in self.x_u8[i * n:(i + 1) * n]]
+
+    def target(self, i, n_outputs):
+        """Example i's target vector (one-hot for labels)."""
+        if self.y is not None:
+            return self.y[i * n_outputs:(i + 1) * n_outputs].tolist()
+        if self.labels is not None:
+            v = [0.0] * n_outputs
+            v[self.labels[i]] = 1.0
+            return v
+        raise ValueError("this dataset has no targets")
+
+    def target_class(self, i):
+        """Example i's class: its label, or the first largest target entry."""
+        if self.labels is not None:
+            return self.labels[i]
+        if self.y is None:
+            raise ValueError("this dataset has no targets")
+        n = self.n_outputs
+        row = self.y[i * n:(i + 1) * n]
+        best = 0
+        for j in range(1, n):
+            if row[j] > row[best]:
+                best = j
+        return best
+
+    def has_targets(self):
+        return self.y is not None or self.labels is not None
+
+    def subset(self, count):
+        """The first `count` examples, sharing memory with this dataset."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError("subset size must be a positive integer")
+        count = min(count, self.count)
+        new = object.__new__(Dataset)
+        new.count = count
+        new.n_inputs = self.n_inputs
+        n = self.n_inputs
+        new.x = None if self.x is None else self.x[:count * n]
+        new.x_u8 = None if self.x_u8 is None else self.x_u8[:count * n]
+        new.divisor = self.divisor
+        new.n_outputs = self.n_outputs
+        new.y = None if self.y is None else self.y[:count * self.n_outputs]
+        new.labels = None if self.labels is None else self.labels[:count]
+        new._table = self._table
+        return new
+
+
+def as_dataset(data, what="data"):
+    """Accept a Dataset, a pair (xs, ys) of row lists, or a list of (x, y) pairs."""
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        xs, ys = data
+        return _from_rows(xs, ys, what)
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValueError("%s: no examples" % what)
+        try:
+            xs = [pair[0] for pair in data]
+            ys = [pair[1] for pair in data]
+        except (TypeError, IndexError, KeyError):
+            raise TypeError("%s: expected a Dataset, (xs, ys) or a list of "
+                            "(x, y) pairs" % what) from None
+        return _from_rows(xs, ys, what)
+    raise TypeError("%s: expected a Dataset, (xs, ys) or a list of (x, y) "
+                    "pairs, got %s" % (what, type(data).__name__))
+
+
+def _from_rows(xs, ys, what):
+    if len(xs) == 0:
+        raise ValueError("%s: no examples" % what)
+    if len(ys) and all(isinstance(v, int) and not isinstance(v, bool) for v in ys):
+        return Dataset(xs, labels=ys)
+    return Dataset(xs, ys)
