@@ -1,0 +1,25 @@
+"""pybp: backpropagation you can embed.
+
+A C99 core and a pure-Python reference behind one API; in float64 both give
+the same bits.  ``pybp.backend`` names the backend new networks use.
+"""
+
+from . import _backend
+from ._backend import BackendError
+from .dataset import Dataset
+from .gradcheck import gradcheck
+from .network import Network, load
+from .spec import ACTIVATIONS, COSTS
+
+__version__ = "0.1.0"
+
+backend = _backend.DEFAULT
+
+
+def available_backends():
+    """The backends that work in this installation: ["c", "python"] or ["python"]."""
+    return _backend.available()
+
+
+__all__ = ["ACTIVATIONS", "COSTS", "BackendError", "Dataset", "Network",
+           "available_backends", "backend", "gradcheck", "load", "__version__"]

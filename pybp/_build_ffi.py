@@ -1,0 +1,54 @@
+"""cffi builder for pybp._pybp_c (API mode, compiled by setup.py).
+
+The cdef is read from csrc/pybp.h, between its two marker comments, so the
+declarations Python sees are the header's own and cannot drift from it.
+"""
+
+import os
+import re
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+HEADER = os.path.join(CSRC, "pybp.h")
+SOURCES = ["pybp.c", "pybp_model.c"]
+
+# Exactness (docs/exactness.md): no contraction into FMA, no fast-math.
+CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-fno-fast-math"]
+
+
+def read_cdef(path=HEADER):
+    """The declarations between the cdef markers, with comments removed."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"/\* pybp cdef begin \*/(.*?)/\* pybp cdef end \*/", text, re.S)
+    if m is None:
+        raise RuntimeError("cdef markers not found in %s" % path)
+    block = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    return re.sub(r"//[^\n]*", "", block)
+
+
+def _compile_args():
+    import platform
+    if os.name == "nt":  # MSVC: precise mode neither contracts nor reorders
+        return ["/fp:precise"]
+    args = list(CFLAGS)
+    if platform.machine().lower() in ("i386", "i486", "i586", "i686", "x86"):
+        args += ["-msse2", "-mfpmath=sse"]
+    return args
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(read_cdef())
+ffibuilder.set_source(
+    "pybp._pybp_c",
+    '#include "pybp.h"',
+    sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
+    include_dirs=[os.path.relpath(CSRC)],
+    extra_compile_args=_compile_args(),
+    libraries=[] if os.name == "nt" else ["m"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,38 @@
+"""Gradient check: backpropagation against central finite differences."""
+
+import math
+from array import array
+
+
+def gradcheck(net, xs, ys=None, eps=1e-5, floor=1e-4):
+    """Largest relative error between net.gradient and finite differences.
+
+    For each parameter p: fd = (C(p + eps) - C(p - eps)) / (2 eps), with C
+    the mean cost over the examples, and the error is
+    |g - fd| / max(|g|, |fd|, floor).  The floor keeps gradients that are
+    almost zero, where a relative error only measures rounding, from
+    dominating.  The default eps is near the cube root of the float64
+    machine epsilon, where the truncation error of central differences and
+    the rounding error of the two costs balance.  Costs two forward passes
+    over the data per parameter.
+    """
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) \
+            or not (math.isfinite(eps) and eps > 0):
+        raise ValueError("eps must be a finite number > 0, got %r" % (eps,))
+    data = net._dataset(xs, ys)
+    kernels, spec = net._kernels, net.spec
+    g = kernels.gradient(spec, net.params, data)
+    p = array("d", net.params)
+    worst = 0.0
+    for i in range(len(p)):
+        keep = p[i]
+        p[i] = keep + eps
+        up = kernels.cost_total(spec, p, data) / data.count
+        p[i] = keep - eps
+        down = kernels.cost_total(spec, p, data) / data.count
+        p[i] = keep
+        fd = (up - down) / (2.0 * eps)
+        err = abs(g[i] - fd) / max(abs(g[i]), abs(fd), floor)
+        if err > worst or math.isnan(err):
+            worst = err
+    return worst

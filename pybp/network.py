@@ -1,0 +1,382 @@
+"""Network: the one Python API over both backends.
+
+Everything a user passes is validated here, before any kernel runs, so both
+backends raise the same exceptions for the same mistakes.  The numbers
+themselves come from a kernels module: ``_reference`` (pure Python) or
+``_ckernels`` (the C core), which agree bit for bit in float64.
+"""
+
+import math
+import random
+import sys
+import time
+from array import array
+
+from . import _backend
+from .dataset import Dataset, as_dataset
+from .spec import NetSpec
+
+INITS = ("normal", "scaled")
+
+
+def _check_number(value, name, *, positive=False, nonnegative=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number, got %r" % (name, value))
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError("%s must be finite, got %r" % (name, value))
+    if positive and value <= 0.0:
+        raise ValueError("%s must be > 0, got %r" % (name, value))
+    if nonnegative and value < 0.0:
+        raise ValueError("%s must be >= 0, got %r" % (name, value))
+    return value
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an integer, got %r" % (name, value))
+    if value < 1:
+        raise ValueError("%s must be at least 1, got %d" % (name, value))
+    return value
+
+
+def init_params(spec, seed, init="normal"):
+    """Parameters drawn from random.Random(seed) in flat-layout order.
+
+    "normal": every W and b ~ N(0, 1).  "scaled": W ~ N(0, 1/n_in), b ~ N(0, 1).
+    """
+    if init not in INITS:
+        raise ValueError("init must be one of %s, got %r" % (", ".join(INITS), init))
+    rng = random.Random(seed)
+    gauss = rng.gauss
+    params = array("d")
+    for n_in, n_out in zip(spec.sizes, spec.sizes[1:]):
+        sigma = 1.0 / math.sqrt(n_in) if init == "scaled" else 1.0
+        params.extend(gauss(0.0, sigma) for _ in range(n_out * n_in))
+        params.extend(gauss(0.0, 1.0) for _ in range(n_out))
+    return params
+
+
+def _shuffler(seed):
+    """The generator of a network's epoch shuffles, separate from its init."""
+    return random.Random("pybp-shuffle:%d" % seed)
+
+
+class Network:
+    """A fully-connected feedforward network trained by backpropagation.
+
+    Network(sizes, activation="sigmoid", cost="quadratic", *, seed=None,
+            init="normal", backend=None)
+
+    sizes       layer sizes n_0 (inputs) .. n_L (outputs), e.g. [784, 30, 10]
+    activation  one name for every layer, or a list with one per layer 1 .. L:
+                sigmoid, tanh, relu, identity; softmax on the last layer only
+    cost        quadratic, cross-entropy (sigmoid outputs) or
+                log-likelihood (softmax outputs)
+    seed        fixes the initial parameters and the shuffles of sgd; None
+                picks one at random (kept in net.seed)
+    init        "normal": W, b ~ N(0, 1); "scaled": W ~ N(0, 1/n_in)
+    backend     "c", "python" or None for pybp.backend
+    """
+
+    def __init__(self, sizes, activation="sigmoid", cost="quadratic", *,
+                 seed=None, init="normal", backend=None):
+        self.spec = NetSpec(sizes, activation, cost)
+        self._kernels, self.backend = _backend.kernels(backend)
+        if seed is None:
+            seed = random.SystemRandom().randrange(2 ** 32)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError("seed must be an integer, got %r" % (seed,))
+        if self.spec.nparams * 8 > sys.maxsize:
+            raise MemoryError("a network of sizes %r has %d parameters, too "
+                              "many for this machine"
+                              % (list(self.spec.sizes), self.spec.nparams))
+        self.seed = seed
+        self.init = init
+        self.params = init_params(self.spec, seed, init)
+        self._shuffle = _shuffler(seed)
+        self.epochs_trained = 0
+
+    # --- shape and parameters ------------------------------------------------
+
+    @property
+    def sizes(self):
+        return list(self.spec.sizes)
+
+    @property
+    def activations(self):
+        return list(self.spec.activations)
+
+    @property
+    def cost_name(self):
+        return self.spec.cost
+
+    @property
+    def params(self):
+        """All parameters, flat, in SPEC.md's layout (an array('d'), writable)."""
+        return self._params
+
+    @params.setter
+    def params(self, values):
+        if isinstance(values, (str, bytes)):
+            raise TypeError("params must be a sequence of floats")
+        try:
+            new = array("d", values)
+        except TypeError:
+            raise TypeError("params must be a sequence of numbers") from None
+        if len(new) != self.spec.nparams:
+            raise ValueError("params: expected %d values for sizes %r, got %d"
+                             % (self.spec.nparams, self.sizes, len(new)))
+        if not all(map(math.isfinite, new)):
+            raise ValueError("params: every parameter must be finite")
+        if getattr(self, "_params", None) is None:
+            self._params = new
+        else:  # keep the same storage, so views stay valid
+            self._params[:] = new
+
+    def _layers(self):
+        off = 0
+        for n_in, n_out in zip(self.spec.sizes, self.spec.sizes[1:]):
+            yield off, n_in, n_out
+            off += n_out * (n_in + 1)
+
+    @property
+    def weights(self):
+        """W^1 .. W^L as 2-D memoryviews (w[j, k]) sharing storage with params."""
+        mv = memoryview(self._params).cast("B")
+        return [mv[8 * off:8 * (off + n_out * n_in)].cast("d", (n_out, n_in))
+                for off, n_in, n_out in self._layers()]
+
+    @property
+    def biases(self):
+        """b^1 .. b^L as memoryviews sharing storage with params."""
+        mv = memoryview(self._params)
+        return [mv[off + n_out * n_in:off + n_out * (n_in + 1)]
+                for off, n_in, n_out in self._layers()]
+
+    def __repr__(self):
+        return "Network(%r, activation=%r, cost=%r, backend=%r)" % (
+            self.sizes, self.activations, self.spec.cost, self.backend)
+
+    # --- data checks ------------------------------------------------------------
+
+    def _dataset(self, xs, ys=None, *, targets=True, what="data"):
+        if ys is None:
+            data = xs if isinstance(xs, Dataset) else as_dataset(xs, what)
+        else:
+            if isinstance(xs, Dataset):
+                raise TypeError("%s: give a Dataset alone, without ys" % what)
+            if isinstance(ys, (list, tuple)) and ys and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in ys):
+                data = Dataset(xs, labels=ys)
+            else:
+                data = Dataset(xs, ys)
+        n_in, n_out = self.spec.sizes[0], self.spec.sizes[-1]
+        if data.n_inputs != n_in:
+            raise ValueError("%s: inputs have %d values, the network takes %d"
+                             % (what, data.n_inputs, n_in))
+        if targets:
+            if data.y is not None:
+                if data.n_outputs != n_out:
+                    raise ValueError("%s: targets have %d values, the network "
+                                     "has %d outputs" % (what, data.n_outputs, n_out))
+            elif data.labels is not None:
+                top = max(data.labels)
+                if top >= n_out:
+                    raise ValueError("%s: label %d is out of range for %d outputs"
+                                     % (what, top, n_out))
+            else:
+                raise ValueError("%s: no targets or labels" % what)
+        return data
+
+    def _vector(self, x, n, what):
+        if isinstance(x, (str, bytes)):
+            raise TypeError("%s must be a sequence of numbers" % what)
+        try:
+            v = array("d", x)
+        except TypeError:
+            raise TypeError("%s must be a sequence of numbers" % what) from None
+        if len(v) != n:
+            raise ValueError("%s has %d values, expected %d" % (what, len(v), n))
+        if not all(map(math.isfinite, v)):
+            raise ValueError("%s holds a value that is not finite" % what)
+        return v
+
+    # --- the equations ----------------------------------------------------------
+
+    def feedforward(self, x):
+        """The output activations a^L for one input x, as a list of floats."""
+        x = self._vector(x, self.spec.sizes[0], "input x")
+        data = Dataset(x, n_inputs=len(x))
+        return self._kernels.forward_outputs(self.spec, self._params, data).tolist()
+
+    def outputs(self, data):
+        """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
+        if not isinstance(data, Dataset):
+            data = Dataset(data)
+        data = self._dataset(data, targets=False)
+        flat = self._kernels.forward_outputs(self.spec, self._params, data)
+        n = self.spec.sizes[-1]
+        return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
+
+    def predict(self, data):
+        """The predicted class (first largest output) of every example."""
+        from ._reference import argmax
+        return [argmax(row) for row in self.outputs(data)]
+
+    def cost(self, xs, ys=None):
+        """Mean cost (1/n) sum_x C_x over the examples."""
+        data = self._dataset(xs, ys)
+        return self._kernels.cost_total(self.spec, self._params, data) / data.count
+
+    def gradient(self, xs, ys=None):
+        """Mean gradient over the examples, flat, in SPEC.md's layout."""
+        data = self._dataset(xs, ys)
+        return self._kernels.gradient(self.spec, self._params, data)
+
+    def backprop(self, x, y):
+        """One example's gradient as (nabla_b, nabla_w), per layer.
+
+        nabla_b[l] is a list of n_l floats, nabla_w[l] a list of n_l rows of
+        n_(l-1) floats (l counted from 0 for the first non-input layer).
+        """
+        n_in, n_out = self.spec.sizes[0], self.spec.sizes[-1]
+        x = self._vector(x, n_in, "input x")
+        if isinstance(y, int) and not isinstance(y, bool):
+            if not 0 <= y < n_out:
+                raise ValueError("label %d is out of range for %d outputs" % (y, n_out))
+            data = Dataset(x, n_inputs=n_in, labels=[y])
+        else:
+            data = Dataset(x, self._vector(y, n_out, "target y"), n_inputs=n_in)
+        g = self._kernels.gradient(self.spec, self._params, data)
+        nabla_b, nabla_w = [], []
+        for off, n_in, n_out in self._layers():
+            nabla_w.append([g[off + j * n_in:off + (j + 1) * n_in].tolist()
+                            for j in range(n_out)])
+            nabla_b.append(g[off + n_out * n_in:off + n_out * (n_in + 1)].tolist())
+        return nabla_b, nabla_w
+
+    def evaluate(self, test_data):
+        """How many examples the network classifies correctly (argmax)."""
+        data = self._dataset(test_data, what="test_data")
+        return self._kernels.evaluate(self.spec, self._params, data)
+
+    def update_mini_batch(self, xs, ys=None, eta=None, lmbda=0.0, n=None):
+        """One SGD step on the mini-batch (xs, ys), with L2 decay lmbda over n.
+
+        W <- (1 - eta*lmbda/n) W - (eta/m) sum_x delta_x a_x^T;
+        b <- b - (eta/m) sum_x delta_x.  n defaults to the batch size m.
+        """
+        if eta is None:
+            raise TypeError("update_mini_batch needs eta")
+        data = self._dataset(xs, ys)
+        eta = _check_number(eta, "eta", positive=True)
+        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
+        n = data.count if n is None else _check_count(n, "n")
+        self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
+
+    def sgd(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
+            test_data=None, *, callback=None, progress=None):
+        """Mini-batch SGD for `epochs` epochs; returns one record per epoch.
+
+        Each epoch shuffles the training set with the network's seeded
+        generator, cuts it into mini-batches and applies one update each.
+        A record is a dict: epoch, cost (mean training cost over the epoch,
+        from each example's forward pass), seconds (training time), and with
+        test_data, correct and total.  callback(record) runs after each
+        epoch; progress(done, count) is called during an epoch.
+        """
+        data = self._dataset(training_data, what="training_data")
+        test = None if test_data is None else self._dataset(test_data, what="test_data")
+        epochs = _check_count(epochs, "epochs")
+        m = _check_count(mini_batch_size, "mini_batch_size")
+        eta = _check_number(eta, "eta", positive=True)
+        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
+        if m > data.count:
+            m = data.count
+        history = []
+        for _ in range(epochs):
+            record = self.train_epoch(data, m, eta, lmbda, progress=progress)
+            if test is not None:
+                record["correct"] = self.evaluate(test)
+                record["total"] = test.count
+            history.append(record)
+            if callback is not None:
+                callback(record)
+        return history
+
+    def train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
+        """One epoch of sgd on a validated Dataset; returns its record."""
+        count = data.count
+        perm = list(range(count))
+        self._shuffle.shuffle(perm)
+        self.epochs_trained += 1
+        # Without progress reports the whole epoch is one kernel call; with
+        # them, pieces of whole mini-batches, which changes no bit.
+        piece = count
+        if progress is not None:
+            piece = max(1, (count // 50) // mini_batch_size) * mini_batch_size
+        total = 0.0
+        start = time.perf_counter()
+        for lo in range(0, count, piece):
+            total = self._kernels.sgd_epoch(self.spec, self._params, data,
+                                            perm[lo:lo + piece], mini_batch_size,
+                                            eta, lmbda, count, total)
+            if progress is not None:
+                progress(min(lo + piece, count), count)
+        seconds = time.perf_counter() - start
+        return {"epoch": self.epochs_trained, "cost": total / count,
+                "seconds": seconds}
+
+    # --- state ------------------------------------------------------------------
+
+    @property
+    def shuffle_state(self):
+        """The shuffling generator's state (random.Random.getstate())."""
+        return self._shuffle.getstate()
+
+    @shuffle_state.setter
+    def shuffle_state(self, state):
+        self._shuffle.setstate(state)
+
+    def copy(self, backend=None):
+        """A copy with identical parameters and shuffle state, on any backend."""
+        new = object.__new__(Network)
+        new.spec = NetSpec(self.spec.sizes, self.spec.activations, self.spec.cost)
+        new._kernels, new.backend = _backend.kernels(
+            self.backend if backend is None else backend)
+        new.seed = self.seed
+        new.init = self.init
+        new._params = array("d", self._params)
+        new._shuffle = random.Random()
+        new._shuffle.setstate(self._shuffle.getstate())
+        new.epochs_trained = self.epochs_trained
+        return new
+
+    def save(self, path):
+        """Write the model file (docs/model-format.md) atomically."""
+        from . import model
+        model.save_file(path, model.dumps(self.spec.sizes, self.spec.activations,
+                                          self.spec.cost, self._params))
+
+    @classmethod
+    def from_params(cls, sizes, activations, cost, params, *, backend=None,
+                    seed=0):
+        """A network with the given parameters (e.g. read from a file)."""
+        net = object.__new__(cls)
+        net.spec = NetSpec(sizes, activations, cost)
+        net._kernels, net.backend = _backend.kernels(backend)
+        net.seed = seed
+        net.init = "normal"
+        net._params = None
+        net.params = params
+        net._shuffle = _shuffler(seed)
+        net.epochs_trained = 0
+        return net
+
+
+def load(path, backend=None):
+    """Read a model file written by Network.save (or pybp_model_write in C)."""
+    from . import model
+    sizes, activations, cost, params = model.load_file(path)
+    return Network.from_params(sizes, activations, cost, params, backend=backend)

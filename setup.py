@@ -1,0 +1,60 @@
+"""Build policy for pybp's C backend, governed by PYBP_BACKEND.
+
+  auto (default)  build the cffi extension; if that fails, install the
+                  pure-Python package anyway and say so loudly
+  c               build the extension; a failure fails the install
+  python          build nothing: a pure-Python install
+
+The same variable picks the backend at run time (pybp/_backend.py).
+"""
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+CHOICES = ("auto", "c", "python")
+MODE = os.environ.get("PYBP_BACKEND", "").strip().lower() or "auto"
+if MODE not in CHOICES:
+    sys.exit("PYBP_BACKEND=%r is not one of %s" % (os.environ["PYBP_BACKEND"],
+                                                   ", ".join(CHOICES)))
+
+BANNER = "*" * 72
+
+
+def warn(reason):
+    sys.stderr.write(
+        "\n%s\nWARNING: the pybp C backend was NOT built: %s\n"
+        "pybp is installed as pure Python, which gives the same numbers but\n"
+        "runs far slower. Install a C compiler (and cffi) and reinstall, or set\n"
+        "PYBP_BACKEND=c to make this an error.\n%s\n\n" % (BANNER, reason, BANNER))
+
+
+class optional_build_ext(build_ext):
+    """build_ext that, in auto mode, turns a failed compile into a warning."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # compiler missing, headers missing, ...
+            if MODE == "c":
+                raise
+            warn("%s: %s" % (type(exc).__name__, exc))
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            if MODE == "c":
+                raise
+            warn("%s: %s" % (type(exc).__name__, exc))
+
+
+kwargs = {}
+if MODE != "python":
+    kwargs["cffi_modules"] = ["pybp/_build_ffi.py:ffibuilder"]
+    kwargs["install_requires"] = ["cffi>=1.15"]
+    kwargs["cmdclass"] = {"build_ext": optional_build_ext}
+
+setup(**kwargs)

@@ -1,0 +1,45 @@
+"""Every test that takes `backend` runs once per backend.
+
+The C backend is skipped where its extension did not build, except when
+PYBP_BACKEND=c demands it: then a missing extension fails the run (and
+importing pybp itself already raises).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import pybp
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT / "data" / "mnist"
+
+
+def _c_or_skip():
+    if "c" in pybp.available_backends():
+        return
+    if os.environ.get("PYBP_BACKEND", "").lower() == "c":
+        pytest.fail("PYBP_BACKEND=c but the C backend is unavailable")
+    pytest.skip("C backend not built: %s" % pybp._backend.C_UNAVAILABLE)
+
+
+@pytest.fixture(params=["python", "c"])
+def backend(request):
+    if request.param == "c":
+        _c_or_skip()
+    return request.param
+
+
+@pytest.fixture
+def c_backend():
+    """For tests that compare the C core with the reference."""
+    _c_or_skip()
+    return "c"
+
+
+@pytest.fixture
+def mnist_dir():
+    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("MNIST not found in data/mnist")
+    return MNIST
