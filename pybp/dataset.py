@@ -59,8 +59,7 @@ def _rows(obj, what):
             raise ValueError("%s: row %d has %d values, row 0 has %d"
                              % (what, i, len(row), width))
         try:
-            flat.extend(row) if isinstance(row, array) and row.typecode == "d" \
-                else flat.extend(array("d", row))
+            flat.extend(array("d", row))
         except TypeError:
             raise TypeError("%s: row %d holds something that is not a number"
                             % (what, i)) from None
@@ -102,6 +101,8 @@ class Dataset:
         else:
             if isinstance(inputs, (str, bytes)):
                 raise TypeError("inputs: expected rows of numbers")
+            if len(inputs) == 0:
+                raise ValueError("inputs: no examples")
             flat, width = _rows(inputs, "inputs")
             self.x = memoryview(flat)
             self._set_count(len(flat), width, rows=len(inputs))
@@ -259,6 +260,12 @@ def as_dataset(data, what="data"):
     if isinstance(data, (list, tuple)):
         if not data:
             raise ValueError("%s: no examples" % what)
+        first = data[0]
+        if not (isinstance(first, (list, tuple)) and len(first) == 2
+                and hasattr(first[0], "__len__")
+                and not isinstance(first[0], (str, bytes))):
+            raise TypeError("%s: expected a Dataset, (xs, ys) or a list of "
+                            "(x, y) pairs" % what)
         try:
             xs = [pair[0] for pair in data]
             ys = [pair[1] for pair in data]

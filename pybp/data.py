@@ -1,0 +1,363 @@
+"""Loading data: MNIST's IDX files and simple CSV files, standard library only.
+
+    training, validation, test = load_mnist()        # finds data/mnist
+    data = load_csv("iris.csv")                      # features..., label
+
+MNIST stays compact: pixels are slices of one ``bytes`` object (read by the
+C core as uint8 with divisor 255.0) and labels are ``array('i')``, so the
+70,000 images take about 55 MB rather than the gigabytes a list of Python
+floats would.
+"""
+
+import csv
+import errno
+import gzip
+import math
+import os
+import struct
+import sys
+import zlib
+from array import array
+from collections import namedtuple
+from pathlib import Path
+
+from pybp.dataset import Dataset
+
+__all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx",
+           "load_mnist", "find_mnist", "load_csv", "read_csv_inputs"]
+
+
+class DataError(ValueError):
+    """A data file is malformed, or data sets do not fit together."""
+
+
+class MnistNotFoundError(DataError, FileNotFoundError):
+    """The MNIST files are not where pybp looked (also a FileNotFoundError)."""
+
+
+IdxData = namedtuple("IdxData", "dims data")
+IdxData.__doc__ = """An IDX file's contents: `dims` (a tuple of sizes) and
+`data`: ``bytes`` for unsigned bytes (type 0x08), otherwise an ``array`` in
+native byte order."""
+
+# IDX type code -> (array typecode, item size in the file).
+_IDX_TYPES = {0x08: ("B", 1), 0x09: ("b", 1), 0x0B: ("h", 2), 0x0C: ("i", 4),
+              0x0D: ("f", 4), 0x0E: ("d", 8)}
+_MAX_IDX_BYTES = 1 << 34  # 16 GiB: far above any IDX file anyone uses
+_CHUNK = 1 << 20
+
+
+def _describe(dims):
+    return "x".join(str(d) for d in dims)
+
+
+def _read_up_to(f, n):
+    """Up to n bytes; in chunks, so that a lying header costs no memory."""
+    parts, have = [], 0
+    while have < n:
+        part = f.read(min(_CHUNK, n - have))
+        if not part:
+            break
+        parts.append(part)
+        have += len(part)
+    return b"".join(parts)
+
+
+def _count_rest(f):
+    """How many bytes are left (read and discarded, chunk by chunk)."""
+    n = 0
+    while True:
+        part = f.read(_CHUNK)
+        if not part:
+            return n
+        n += len(part)
+
+
+def _read_idx_stream(f, name):
+    head = _read_up_to(f, 4)
+    if len(head) < 4:
+        raise DataError("%s: truncated: %d bytes, an IDX header needs at "
+                        "least 4" % (name, len(head)))
+    if head[0] != 0 or head[1] != 0:
+        raise DataError("%s: not an IDX file (it should start with two zero "
+                        "bytes, found %02x %02x)" % (name, head[0], head[1]))
+    code, ndim = head[2], head[3]
+    if code not in _IDX_TYPES:
+        raise DataError("%s: unsupported IDX type code 0x%02x (pybp reads "
+                        "0x08 unsigned byte, 0x09 signed byte, 0x0b int16, "
+                        "0x0c int32, 0x0d float32, 0x0e float64)"
+                        % (name, code))
+    if ndim == 0:
+        raise DataError("%s: the IDX header gives no dimensions" % name)
+    raw = _read_up_to(f, 4 * ndim)
+    if len(raw) < 4 * ndim:
+        raise DataError("%s: truncated header: %d dimensions need %d bytes of "
+                        "sizes, file has %d" % (name, ndim, 4 * ndim, len(raw)))
+    dims = struct.unpack(">%dI" % ndim, raw)
+    if 0 in dims:
+        raise DataError("%s: dimension %d is zero (%s)"
+                        % (name, dims.index(0), _describe(dims)))
+    typecode, itemsize = _IDX_TYPES[code]
+    nbytes = itemsize
+    for d in dims:
+        nbytes *= d
+    if nbytes > _MAX_IDX_BYTES:
+        raise DataError("%s: the header's sizes %s (%d bytes) are implausibly "
+                        "large" % (name, _describe(dims), nbytes))
+    data = _read_up_to(f, nbytes)
+    what = "%s = %d bytes of data" % (_describe(dims), nbytes)
+    if len(data) < nbytes:
+        raise DataError("%s: truncated: header says %s, file has %d"
+                        % (name, what, len(data)))
+    extra = _count_rest(f)
+    if extra:
+        raise DataError("%s: %d unexpected bytes after the data (header says "
+                        "%s)" % (name, extra, what))
+    if typecode == "B":
+        return IdxData(dims, data)
+    values = array(typecode)
+    if values.itemsize != itemsize:  # pragma: no cover - exotic platforms
+        raise DataError("%s: IDX type 0x%02x is not supported on this platform"
+                        % (name, code))
+    values.frombytes(data)
+    if sys.byteorder == "little" and itemsize > 1:
+        values.byteswap()  # IDX numbers are big-endian
+    return IdxData(dims, values)
+
+
+def read_idx(path):
+    """Read an IDX file, plain or gzip-compressed (recognised by content).
+
+    Returns ``IdxData(dims, data)``.  Raises DataError naming the file and
+    the problem if the header or the length is wrong, FileNotFoundError if
+    there is no such file.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, expected an "
+                                "IDX file", name)
+    with open(name, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic != b"\x1f\x8b":
+            return _read_idx_stream(raw, name)
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                return _read_idx_stream(f, name)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise DataError("%s: corrupt gzip data (%s)" % (name, exc)) from None
+
+
+# --- MNIST ------------------------------------------------------------------
+
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_VALIDATION_SIZE = 10000
+
+
+def _mnist_help(places):
+    return ("MNIST not found; pybp looked in:\n%s\n"
+            "It needs the four files of the MNIST database (%s, each plain "
+            "or gzipped as .gz), from http://yann.lecun.com/exdb/mnist/ or "
+            "a mirror; a source checkout of pybp ships them in data/mnist.  "
+            "Pass the directory explicitly or set PYBP_DATA to it."
+            % ("\n".join("  " + p for p in places), ", ".join(_MNIST_FILES)))
+
+
+def _mnist_path(directory, base):
+    """The file for one of the four names, plain or .gz, or None."""
+    for candidate in (base, base + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _describe_place(directory):
+    if not os.path.isdir(directory):
+        return "%s (no such directory)" % directory
+    missing = [b for b in _MNIST_FILES if _mnist_path(directory, b) is None]
+    return "%s (missing %s)" % (directory, ", ".join(missing))
+
+
+def find_mnist(explicit=None):
+    """The directory holding MNIST's four files.
+
+    Looks at `explicit` if given, else $PYBP_DATA if set (either one is taken
+    at its word: no fallback, so a typo is reported rather than papered
+    over), else data/mnist in the current directory, else data/mnist next to
+    the pybp package (a source checkout).
+    """
+    if explicit is not None:
+        places = [os.fspath(explicit)]
+    elif os.environ.get("PYBP_DATA"):
+        places = [os.environ["PYBP_DATA"]]
+    else:
+        places = [os.path.join(os.getcwd(), "data", "mnist"),
+                  str(Path(__file__).resolve().parents[1] / "data" / "mnist")]
+    for place in places:
+        if all(_mnist_path(place, b) for b in _MNIST_FILES):
+            return place
+    raise MnistNotFoundError(_mnist_help([_describe_place(p) for p in places]))
+
+
+def _mnist_pair(directory, images_base, labels_base):
+    images_path = _mnist_path(directory, images_base)
+    labels_path = _mnist_path(directory, labels_base)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if len(images.dims) != 3 or images.dims[1:] != (28, 28) \
+            or not isinstance(images.data, bytes):
+        raise DataError("%s: expected unsigned-byte images of 28x28, found %s"
+                        % (images_path, _describe(images.dims)))
+    if len(labels.dims) != 1 or not isinstance(labels.data, bytes):
+        raise DataError("%s: expected a list of unsigned-byte labels, found %s"
+                        % (labels_path, _describe(labels.dims)))
+    if images.dims[0] != labels.dims[0]:
+        raise DataError("%s has %d images but %s has %d labels"
+                        % (images_path, images.dims[0], labels_path,
+                           labels.dims[0]))
+    if max(labels.data) > 9:
+        raise DataError("%s: label %d is not a digit 0..9"
+                        % (labels_path, max(labels.data)))
+    return images.data, labels.data, images.dims[0]
+
+
+def load_mnist(directory=None):
+    """MNIST as (training, validation, test) Datasets.
+
+    training is the first 50,000 training images, validation the last
+    10,000, test the 10,000 t10k images.  Inputs are the pixel bytes with
+    divisor 255.0; labels are the digits.  `directory` is resolved by
+    find_mnist.
+    """
+    directory = find_mnist(directory)
+    pixels, labels, n = _mnist_pair(directory, *_MNIST_FILES[:2])
+    if n <= _VALIDATION_SIZE:
+        raise DataError("%s: only %d training images; the last %d are the "
+                        "validation set" % (_mnist_path(directory, _MNIST_FILES[0]),
+                                            n, _VALIDATION_SIZE))
+    test_pixels, test_labels, _ = _mnist_pair(directory, *_MNIST_FILES[2:])
+
+    def dataset(pix, lab):
+        # memoryview slices share the file's bytes; array('i', memoryview)
+        # converts byte values, where array('i', bytes) would reinterpret.
+        return Dataset(pix, labels=array("i", memoryview(lab)), n_inputs=784,
+                       divisor=255.0)
+
+    cut = n - _VALIDATION_SIZE
+    pix, lab = memoryview(pixels), memoryview(labels)
+    return (dataset(pix[:cut * 784], lab[:cut]),
+            dataset(pix[cut * 784:], lab[cut:]),
+            dataset(memoryview(test_pixels), memoryview(test_labels)))
+
+
+# --- CSV --------------------------------------------------------------------
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_rows(path, has_header, skipped):
+    """(line number, fields) of each non-blank data row.
+
+    Appends the header row's line number to `skipped` if one is skipped.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, expected a CSV "
+                                "file", name)
+    with open(name, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        first = True
+        try:
+            for fields in reader:
+                fields = [x.strip() for x in fields]
+                if not any(fields):
+                    continue
+                if first:
+                    first = False
+                    header = has_header
+                    if header is None:
+                        header = any(_number(x) is None for x in fields)
+                    if header:
+                        skipped.append(reader.line_num)
+                        continue
+                yield reader.line_num, fields
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DataError("%s, line %d: %s" % (name, reader.line_num, exc)) \
+                from None
+
+
+def _parse_csv(path, has_header, with_labels, n_classes):
+    name = os.fspath(path)
+    inputs, labels = array("d"), array("i")
+    width = None
+    skipped = []
+    for line, fields in _read_rows(path, has_header, skipped):
+        where = "%s, line %d" % (name, line)
+        if width is None:
+            width = len(fields)
+            if with_labels and width < 2:
+                raise DataError("%s: a row needs at least one feature and a "
+                                "label, found %d field" % (where, width))
+        elif len(fields) != width:
+            raise DataError("%s: expected %d fields, found %d"
+                            % (where, width, len(fields)))
+        features = fields[:-1] if with_labels else fields
+        for column, text in enumerate(features, 1):
+            value = _number(text)
+            if value is None:
+                raise DataError("%s, field %d: %r is not a number"
+                                % (where, column, text))
+            if not math.isfinite(value):
+                raise DataError("%s, field %d: %r is not a finite number"
+                                % (where, column, text))
+            inputs.append(value)
+        if with_labels:
+            labels.append(_label(fields[-1], where, n_classes))
+    if width is None:
+        raise DataError("%s: no data rows%s" % (
+            name, " after the header row" if skipped else ""))
+    n_inputs = width - 1 if with_labels else width
+    if with_labels:
+        return Dataset(inputs, labels=labels, n_inputs=n_inputs)
+    return Dataset(inputs, n_inputs=n_inputs)
+
+
+def _label(text, where, n_classes):
+    value = _number(text)
+    # "3" and "3.0" are both class 3 (spreadsheets write either).
+    if value is None or not math.isfinite(value) or value != int(value):
+        raise DataError("%s: label %r is not an integer class index"
+                        % (where, text))
+    value = int(value)
+    if value < 0:
+        raise DataError("%s: label %d is negative" % (where, value))
+    if n_classes is not None and value >= n_classes:
+        raise DataError("%s: label %d is not below the number of classes, %d"
+                        % (where, value, n_classes))
+    if value >= 2**31:
+        raise DataError("%s: label %d is too large" % (where, value))
+    return value
+
+
+def load_csv(path, n_classes=None, has_header=None):
+    """A labelled Dataset from a CSV file of rows "feature,...,feature,label".
+
+    The label is a class index >= 0 (below n_classes when given).  A first
+    row that is not all numbers is taken as a header when has_header is None.
+    Errors raise DataError naming the file, the line and the problem.
+    """
+    return _parse_csv(path, has_header, True, n_classes)
+
+
+def read_csv_inputs(path, has_header=None, has_labels=False):
+    """A Dataset of inputs only, from rows of features (for prediction).
+
+    With has_labels=True the last column is read as class labels, as in
+    load_csv, and kept in the Dataset.
+    """
+    return _parse_csv(path, has_header, has_labels, None)
