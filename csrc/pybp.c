@@ -36,6 +36,13 @@
 #error "pybp needs double arithmetic in double precision (i386: -msse2 -mfpmath=sse)"
 #endif
 
+/* C99 restrict; MSVC spells it __restrict. */
+#if defined(_MSC_VER)
+#define PYBP__RESTRICT __restrict
+#else
+#define PYBP__RESTRICT restrict
+#endif
+
 /* Examples per block in the forward pass: keeps a block of z and of a^(l-1)
  * in cache however large the chunk is.  Any value gives the same bits. */
 #define PYBP__XBLOCK 64
@@ -372,8 +379,8 @@ static void pybp__load(const pybp__shape *s, const pybp_data *d,
 /* z[i] += w * a[i]: the product rounded, then one rounded add.  Elements are
  * independent, so this is the loop that vectorises; each z[i] is one term
  * further along its own ascending sum. */
-static void pybp__axpy(size_t n, double w, const double *restrict a,
-                       double *restrict z)
+static void pybp__axpy(size_t n, double w, const double *PYBP__RESTRICT a,
+                       double *PYBP__RESTRICT z)
 {
     size_t i;
     for (i = 0; i < n; i++)
@@ -439,8 +446,8 @@ static void pybp__activate(int act, double *z, size_t n, size_t c)
  * product is always taken (never a branch), so the sign of a zero delta and
  * NaN propagation match the reference.  Never called for softmax.
  */
-static void pybp__times_derivative(int act, const double *restrict a,
-                                   double *restrict d, size_t n)
+static void pybp__times_derivative(int act, const double *PYBP__RESTRICT a,
+                                   double *PYBP__RESTRICT d, size_t n)
 {
     size_t i;
     switch (act) {
@@ -536,6 +543,17 @@ static void pybp__feedforward(const pybp__shape *s, const double *params,
         double *z = a[l];
         for (x0 = 0; x0 < c; x0 += xn) {
             xn = pybp__min(PYBP__XBLOCK, c - x0);
+            if (xn == 1) {
+                /* one example: nothing to vectorise across, so walk each
+                 * row of W in order instead of its columns */
+                for (j = 0; j < nout; j++) {
+                    double sum = 0.0;
+                    for (k = 0; k < nin; k++)
+                        sum += W[j * nin + k] * in[k * c + x0];
+                    z[j * c + x0] = sum + b[j];
+                }
+                continue;
+            }
             for (j = 0; j < nout; j++)
                 for (x = 0; x < xn; x++)
                     z[j * c + x0 + x] = 0.0;
@@ -578,7 +596,7 @@ static void pybp__backprop(const pybp__shape *s, const double *params,
     for (l = s->L; l >= 1; l--) {
         size_t nin = s->n[l - 1], nout = s->n[l];
         const double *W = params + s->woff[l];
-        const double *ain = w->a[l - 1];
+        const double *ain = w->a[l - 1], *at;
         double *Sw = w->S + s->woff[l], *Sb = w->S + s->boff[l];
 
         /* BP3: dC_x/db_j = delta_j */
@@ -587,13 +605,18 @@ static void pybp__backprop(const pybp__shape *s, const double *params,
                 Sb[j] += d[j * c + x];
 
         /* BP4: dC_x/dW[j][k] = delta_j a_k.  a^(l-1) is transposed first so
-         * that row j of S_W takes each example's terms as one axpy. */
-        for (x = 0; x < c; x++)
-            for (k = 0; k < nin; k++)
-                w->t[x * nin + k] = ain[k * c + x];
+         * that row j of S_W takes each example's terms as one axpy (one
+         * example is its own transpose). */
+        at = ain;
+        if (c > 1) {
+            for (x = 0; x < c; x++)
+                for (k = 0; k < nin; k++)
+                    w->t[x * nin + k] = ain[k * c + x];
+            at = w->t;
+        }
         for (j = 0; j < nout; j++)
             for (x = 0; x < c; x++)
-                pybp__axpy(nin, d[j * c + x], w->t + x * nin, Sw + j * nin);
+                pybp__axpy(nin, d[j * c + x], at + x * nin, Sw + j * nin);
 
         if (l == 1)
             break;

@@ -312,7 +312,7 @@ static void test_hand_activations(void)
         for (j = 0; j < 3; j++)
             aa[j] = ee[j] / s;
         CHECK(same(out, aa, 3));
-        CHECK(fabs(out[0] - 0.155362403193775) < 1e-15);
+        CHECK(fabs(out[0] - 0.155362403496964) < 1e-15);
         total = 0.0;
         CHECK_ST(pybp_cost(&net, p23, 9, &d, &total, work, 256), PYBP_OK);
         CHECK(total == -(0.0 + 1.0 * log(aa[1])));
@@ -502,7 +502,7 @@ static void test_batch_is_mean(void)
 /* Chunking (workspace sizes from the minimum up) never changes a bit. */
 static void test_chunking(void)
 {
-    size_t ci, wi, count = 23;
+    size_t ci, wi, count = 65;   /* one forward block of 64, then 1 */
     for (ci = 0; ci < NCASES; ci++) {
         fixture f;
         pybp_data d;
@@ -518,7 +518,7 @@ static void test_chunking(void)
         nw[2] = ws_of(&f.net, 2);
         nw[3] = ws_of(&f.net, 5) - 1;
         nw[4] = ws_of(&f.net, 64);
-        work = dalloc(nw[4]);
+        work = dalloc(nbig);         /* nbig is the largest */
         o0 = dalloc(nout);
         o1 = dalloc(nout);
         g0 = dalloc(P);
