@@ -32,23 +32,34 @@ def warn(reason):
 
 
 class optional_build_ext(build_ext):
-    """build_ext that, in auto mode, turns a failed compile into a warning."""
+    """build_ext that, in auto mode, turns a failed compile into a warning.
+
+    pip hides a successful build's output, so the reason is also written
+    into the package (pybp/_c_build_error.txt); importing pybp repeats the
+    warning from it while the C backend is missing.
+    """
 
     def run(self):
         try:
             super().run()
         except Exception as exc:  # compiler missing, headers missing, ...
-            if MODE == "c":
-                raise
-            warn("%s: %s" % (type(exc).__name__, exc))
+            self._failed(exc)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
         except Exception as exc:
-            if MODE == "c":
-                raise
-            warn("%s: %s" % (type(exc).__name__, exc))
+            self._failed(exc)
+
+    def _failed(self, exc):
+        if MODE == "c":
+            raise exc
+        reason = "%s: %s" % (type(exc).__name__, exc)
+        warn(reason)
+        target = os.path.join(self.build_lib, "pybp")
+        os.makedirs(target, exist_ok=True)
+        with open(os.path.join(target, "_c_build_error.txt"), "w") as f:
+            f.write(reason.strip().splitlines()[-1][:500] + "\n")
 
 
 kwargs = {}

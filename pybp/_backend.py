@@ -26,6 +26,23 @@ def _requested():
 
 
 REQUESTED = _requested()
+
+
+def _build_error():
+    """Why setup.py could not build the extension, if it recorded a reason."""
+    path = os.path.join(os.path.dirname(__file__), "_c_build_error.txt")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip() or "unknown reason"
+    except OSError:
+        return None
+
+
+def _install_note():
+    why = _build_error()
+    return "" if why is None else "; at install time the build failed: " + why
+
+
 _ckernels = None
 C_UNAVAILABLE = None  # why the C backend is missing, when it is
 
@@ -38,10 +55,23 @@ else:
         C_UNAVAILABLE = "the C extension did not import (%s)" % exc
         if REQUESTED == "c":
             raise ImportError("PYBP_BACKEND=c but the pybp C backend is not "
-                              "available: %s. Reinstall pybp with a C compiler "
-                              "and cffi present." % C_UNAVAILABLE) from exc
+                              "available: %s%s. Reinstall pybp with a C "
+                              "compiler and cffi present."
+                              % (C_UNAVAILABLE, _install_note())) from exc
 
 DEFAULT = "c" if _ckernels is not None else "python"
+
+if _ckernels is None and REQUESTED == "auto":
+    # Never silently slow: an install whose C build failed says so.
+    _why = _build_error()
+    if _why is not None:
+        import warnings
+        warnings.warn("pybp: the C backend was not built when pybp was "
+                      "installed (%s); using the pure-Python backend, which "
+                      "gives the same numbers far more slowly. Set "
+                      "PYBP_BACKEND=python to choose it explicitly."
+                      % _why, RuntimeWarning, stacklevel=2)
+        C_UNAVAILABLE = "the C build failed at install time (%s)" % _why
 
 
 def available():
