@@ -22,11 +22,49 @@ is any indexable sequence of floats in SPEC.md's flat layout; ``data`` is a
 """
 
 import math
+import sys
 from array import array
+from itertools import repeat
+from operator import add, mul, sub, truediv
 
 _exp = math.exp
 _tanh = math.tanh
 _log = math.log
+
+# --- sums -------------------------------------------------------------------
+
+if sys.version_info < (3, 12):
+    def dot(u, v):
+        """0.0 + u[0]*v[0] + u[1]*v[1] + ..., left to right.
+
+        Before Python 3.12 the builtin sum adds floats one rounded step at a
+        time, exactly like the loop below, and runs the loop in C.
+        """
+        return sum(map(mul, u, v), 0.0)
+else:  # pragma: no cover - exercised on Python >= 3.12
+    def dot(u, v):
+        """0.0 + u[0]*v[0] + u[1]*v[1] + ..., left to right.
+
+        From Python 3.12 on the builtin sum is compensated, so spell it out.
+        """
+        s = 0.0
+        for p, q in zip(u, v):
+            s += p * q
+        return s
+
+
+def accumulate(acc, lo, alpha, v, first):
+    """acc[lo + k] += alpha * v[k] for every k: one rounded add per element.
+
+    A sum's first term is added to 0.0 (not stored as is), which turns a
+    -0.0 product into +0.0 exactly as the C core's zeroed sums do.
+    """
+    if first:
+        acc[lo:lo + len(v)] = [alpha * vk + 0.0 for vk in v]
+    else:
+        acc[lo:lo + len(v)] = [s + alpha * vk
+                               for s, vk in zip(acc[lo:lo + len(v)], v)]
+
 
 # --- activations ------------------------------------------------------------
 
@@ -152,13 +190,8 @@ def feedforward(spec, params, x):
     sizes = spec.sizes
     for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
         n_in, n_out = sizes[l - 1], sizes[l]
-        z = []
-        for j in range(n_out):
-            row = w_off + j * n_in
-            s = 0.0
-            for w, ak in zip(params[row:row + n_in], a):
-                s += w * ak
-            z.append(s + params[b_off + j])
+        z = [dot(params[row:row + n_in], a) + params[b_off + j]
+             for j, row in enumerate(range(w_off, b_off, n_in))]
         a = activate(spec.activations[l - 1], z)
         zs.append(z)
         activations.append(a)
@@ -174,13 +207,14 @@ def delta(spec, z, a, y):
     return [aj - yj for aj, yj in zip(a, y)]
 
 
-def backprop(spec, params, x, y, acc):
+def backprop(spec, params, x, y, acc, first=False):
     """One example's gradient, added into acc (flat layout); returns C_x.
 
     BP1 for the output layer, BP2 backwards through the hidden layers,
     BP3 (dC/db = delta) and BP4 (dC/dW[j][k] = a^(l-1)_k delta_j) into acc.
     Each acc[p] gets one rounded += of this example's term, so summing
-    examples in order gives sum_x dC_x/dp in ascending example order.
+    examples in order gives sum_x dC_x/dp in ascending example order;
+    first=True says acc holds the 0.0 a sum starts from.
     """
     zs, activations = feedforward(spec, params, x)
     sizes = spec.sizes
@@ -191,22 +225,16 @@ def backprop(spec, params, x, y, acc):
         w_off, b_off = offsets[l - 1]
         n_in = sizes[l - 1]
         a_prev = activations[l - 1]
-        # BP3 and BP4
+        # BP3: dC/db_j = delta_j
+        accumulate(acc, b_off, 1.0, d, first)
+        # BP4: dC/dW[j][k] = delta_j a_k, row j of W at w_off + j*n_in
         for j, dj in enumerate(d):
-            acc[b_off + j] += dj
-            row = w_off + j * n_in
-            for k, ak in enumerate(a_prev):
-                acc[row + k] += dj * ak
+            accumulate(acc, w_off + j * n_in, dj, a_prev, first)
         if l > 1:
-            # BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) * f'(z_k)
+            # BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) * f'(z_k);
+            # column k of W^l is the strided slice starting at w_off + k.
             fp = derivative(spec.activations[l - 2], zs[l - 2], a_prev)
-            nd = []
-            for k in range(n_in):
-                s = 0.0
-                for j, dj in enumerate(d):
-                    s += params[w_off + j * n_in + k] * dj
-                nd.append(s * fp[k])
-            d = nd
+            d = [dot(params[w_off + k:b_off:n_in], d) * fp[k] for k in range(n_in)]
     return cost_x(spec.cost, activations[-1], y)
 
 
@@ -219,10 +247,12 @@ def apply_update(spec, params, acc, eta, lmbda, n, m):
     step = eta / m
     sizes = spec.sizes
     for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
-        for p in range(w_off, b_off):
-            params[p] = decay * params[p] - step * acc[p]
-        for p in range(b_off, b_off + sizes[l]):
-            params[p] = params[p] - step * acc[p]
+        end = b_off + sizes[l]
+        params[w_off:b_off] = array("d", map(
+            sub, map(mul, repeat(decay), params[w_off:b_off]),
+            map(mul, repeat(step), acc[w_off:b_off])))
+        params[b_off:end] = array("d", map(
+            sub, params[b_off:end], map(mul, repeat(step), acc[b_off:end])))
 
 
 # --- kernels (the interface shared with _ckernels) --------------------------
@@ -250,9 +280,10 @@ def gradient(spec, params, data):
     acc = [0.0] * nparams(spec.sizes)
     n_out = spec.sizes[-1]
     for i in range(data.count):
-        backprop(spec, params, data.input(i), data.target(i, n_out), acc)
-    m = data.count
-    return array("d", [s / m for s in acc])
+        backprop(spec, params, data.input(i), data.target(i, n_out), acc, i == 0)
+    if data.count == 1:
+        return array("d", acc)  # s / 1.0 is s, bit for bit
+    return array("d", map(truediv, acc, repeat(float(data.count))))
 
 
 def evaluate(spec, params, data):
@@ -277,8 +308,9 @@ def sgd_step(spec, params, data, indices, eta, lmbda, n, total):
     """One SGD step on the examples `indices` of data; returns total + their C_x."""
     acc = [0.0] * nparams(spec.sizes)
     n_out = spec.sizes[-1]
-    for i in indices:
-        total += backprop(spec, params, data.input(i), data.target(i, n_out), acc)
+    for t, i in enumerate(indices):
+        total += backprop(spec, params, data.input(i), data.target(i, n_out),
+                          acc, t == 0)
     apply_update(spec, params, acc, eta, lmbda, n, len(indices))
     return total
 

@@ -276,7 +276,9 @@ def _network_spec(sizes, activation, cost):
         return NetSpec(sizes, activation if len(activation) > 1 else activation[0],
                        cost)
     except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError("%s (sizes %s, activation %s, cost %s)"
+                         % (exc, _show(list(sizes)), _show(list(activation)),
+                            cost)) from None
 
 
 def _settings(args, resumed):
@@ -293,6 +295,8 @@ def _settings(args, resumed):
     merged = dict(base)
     for attr, value in given.items():
         merged[_OPTION_KEYS[attr]] = value
+    if resumed is not None and merged["sizes"] != base["sizes"]:
+        _conflict("sizes", merged["sizes"], base["sizes"])
     spec = _network_spec(merged["sizes"], merged["activations"], merged["cost"])
     merged["sizes"] = list(spec.sizes)
     merged["activations"] = list(spec.activations)
@@ -306,19 +310,22 @@ def _settings(args, resumed):
         if key == "epochs":
             continue
         if merged[key] != base[key]:
-            raise UsageError("%s %s conflicts with the checkpoint's %s; a "
-                             "resumed run keeps its settings (only --epochs "
-                             "may change)" % (_option_name(attr),
-                                              _show(merged[key]), _show(base[key])))
+            _conflict(attr, merged[key], base[key])
     if kind != base["data"]:
-        raise UsageError("the checkpoint was trained on %s data; pass %s"
-                         % (base["data"].upper(),
-                            "--csv-train and --csv-test" if base["data"] == "csv"
-                            else "MNIST (no --csv-train)"))
+        raise UsageError("the checkpoint was trained on CSV data; pass "
+                         "--csv-train and --csv-test" if base["data"] == "csv"
+                         else "the checkpoint was trained on MNIST; drop "
+                         "--csv-train and --csv-test")
     if merged["epochs"] < resumed.epoch:
         raise UsageError("--epochs %d: the checkpoint has already trained %d "
                          "epochs" % (merged["epochs"], resumed.epoch))
     return merged, spec
+
+
+def _conflict(attr, given, stored):
+    raise UsageError("%s %s conflicts with the checkpoint's %s; a resumed run "
+                     "keeps its settings (only --epochs may change)"
+                     % (_option_name(attr), _show(given), _show(stored)))
 
 
 def _show(value):
@@ -327,36 +334,49 @@ def _show(value):
     return "none" if value is None else str(value)
 
 
-def _training_data(args, settings):
-    """(training, test, description of where) with limits applied."""
+def _csv_data(args):
+    """(training, test) from --csv-train/--csv-test, or None for MNIST."""
+    from . import data
+    if args.csv_train is None:
+        if args.csv_test is not None:
+            raise UsageError("--csv-test needs --csv-train")
+        return None
+    if args.csv_test is None:
+        raise UsageError("--csv-train needs --csv-test")
+    if args.data is not None:
+        raise UsageError("--data names an MNIST directory; it has no use "
+                         "with --csv-train")
+    train = data.load_csv(args.csv_train)
+    test = data.load_csv(args.csv_test)
+    if test.n_inputs != train.n_inputs:
+        raise RunError("%s has %d features per row, %s has %d"
+                       % (args.csv_test, test.n_inputs, args.csv_train,
+                          train.n_inputs))
+    return train, test
+
+
+def _classes(train, test):
+    return max(max(train.labels), max(test.labels)) + 1
+
+
+def _training_data(args, settings, csv):
+    """(training, test, description of where) with the limits applied."""
     from . import data
     sizes = settings["sizes"]
-    if settings["data"] == "csv":
-        if args.csv_test is None:
-            raise UsageError("--csv-train needs --csv-test")
-        if args.data is not None:
-            raise UsageError("--data names an MNIST directory; it has no use "
-                             "with --csv-train")
-        train = data.load_csv(args.csv_train)
-        test = data.load_csv(args.csv_test)
+    if csv is not None:
+        train, test = csv
         where = "%s, %s" % (args.csv_train, args.csv_test)
         if train.n_inputs != sizes[0]:
             raise UsageError("--sizes: %s has %d features per row, so the first "
                              "size must be %d, not %d"
                              % (args.csv_train, train.n_inputs, train.n_inputs,
                                 sizes[0]))
-        if test.n_inputs != train.n_inputs:
-            raise RunError("%s has %d features per row, %s has %d"
-                           % (args.csv_test, test.n_inputs, args.csv_train,
-                              train.n_inputs))
-        classes = max(max(train.labels), max(test.labels)) + 1
+        classes = _classes(train, test)
         if classes > sizes[-1]:
             raise UsageError("--sizes: the data has labels up to %d, so the "
                              "last size must be at least %d, not %d"
                              % (classes - 1, classes, sizes[-1]))
     else:
-        if args.csv_test is not None:
-            raise UsageError("--csv-test needs --csv-train")
         # Checked before the files are read: a wrong --sizes fails at once.
         if sizes[0] != MNIST_INPUTS or sizes[-1] != MNIST_CLASSES:
             raise UsageError("--sizes %s: MNIST needs %d inputs and %d outputs "
@@ -394,12 +414,17 @@ def _header(net, settings, train, test, where):
 
 def cmd_train(args, out, err):
     from .network import Network
+    _backend.kernels(args.backend)  # an unavailable backend fails at once
     resumed = checkpoint.load(args.resume) if args.resume is not None else None
+    csv = _csv_data(args)
+    if csv is not None and args.sizes is None and resumed is None:
+        # Tabular data: by default one hidden layer of 30, sized to the data.
+        args.sizes = [csv[0].n_inputs, 30, _classes(*csv)]
     settings, spec = _settings(args, resumed)
     for path, option in ((args.save, "--save"), (args.checkpoint, "--checkpoint")):
         if path is not None:
             _check_output_path(path, option)
-    train, test, where = _training_data(args, settings)
+    train, test, where = _training_data(args, settings, csv)
 
     if resumed is None:
         net = Network(spec.sizes, list(spec.activations), spec.cost,

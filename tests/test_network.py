@@ -156,3 +156,19 @@ def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
         return g
     monkeypatch.setattr(net._kernels, "gradient", skewed)
     assert pybp.gradcheck(net, [[0.5, -0.5]], [[1.0]]) > 1e-3
+
+
+def test_reference_dot_is_the_plain_left_to_right_sum():
+    # dot() may use the builtin sum where that is a plain loop (before 3.12);
+    # it must give the bits of the spelled-out sum on every version.
+    import random
+    from pybp._reference import dot
+    rng = random.Random(7)
+    for n in (1, 2, 17, 784):
+        u = [rng.gauss(0, 10 ** rng.randint(-5, 5)) for _ in range(n)]
+        v = [rng.gauss(0, 10 ** rng.randint(-5, 5)) for _ in range(n)]
+        s = 0.0
+        for p, q in zip(u, v):
+            s += p * q
+        assert struct.pack("<d", dot(u, v)) == struct.pack("<d", s)
+    assert struct.pack("<d", dot([-0.0], [1.0])) == struct.pack("<d", 0.0)
