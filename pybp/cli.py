@@ -637,11 +637,10 @@ def _c_build():
         except Exception as exc:  # an old extension without the call
             reason = "version unknown (%s)" % exc
     try:
-        # Imported only here: the builder needs cffi and the C sources.
+        # Imported only here: the builder module needs cffi.
         from . import _build_ffi
-        flags = list(_build_ffi.CFLAGS)
+        flags = _build_ffi._compile_args()
     except Exception as exc:
-        flags = None
         reason = (reason + "; " if reason else "") + \
             "compile flags unknown (%s: %s)" % (type(exc).__name__, exc)
     return version, flags, reason
@@ -719,7 +718,10 @@ def main(argv=None):
     out, err = sys.stdout, sys.stderr
     debug = bool(os.environ.get("PYBP_DEBUG"))
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # reported here to point at the subcommand's --help
+            raise UsageError("unrecognized arguments: %s (see 'pybp %s --help')"
+                             % (" ".join(extra), args.command))
         return args.func(args, out, err)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
