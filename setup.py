@@ -67,5 +67,9 @@ if MODE != "python":
     kwargs["cffi_modules"] = ["pybp/_build_ffi.py:ffibuilder"]
     kwargs["install_requires"] = ["cffi>=1.15"]
     kwargs["cmdclass"] = {"build_ext": optional_build_ext}
+    # cffi compiles against CPython's limited API, so one wheel per
+    # platform serves every supported Python version (abi3).
+    if sys.implementation.name == "cpython" and not hasattr(sys, "gettotalrefcount"):
+        kwargs["options"] = {"bdist_wheel": {"py_limited_api": "cp38"}}
 
 setup(**kwargs)
