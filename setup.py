@@ -70,6 +70,6 @@ if MODE != "python":
     # cffi compiles against CPython's limited API, so one wheel per
     # platform serves every supported Python version (abi3).
     if sys.implementation.name == "cpython" and not hasattr(sys, "gettotalrefcount"):
-        kwargs["options"] = {"bdist_wheel": {"py_limited_api": "cp38"}}
+        kwargs["options"] = {"bdist_wheel": {"py_limited_api": "cp39"}}
 
 setup(**kwargs)

@@ -3,31 +3,51 @@
  *
  * Every number equals what pybp/_reference.py computes, bit for bit: each
  * sum starts at 0.0 and adds its terms in ascending index order, and every
- * product is rounded before it is added (docs/exactness.md).  The loops are
- * restructured for speed only across independent sums: a chunk of examples
- * is processed at once, stored feature-major (row k of layer l holds a^l_k
- * of every example of the chunk), so the inner loops run over examples or
- * weight columns and vectorise without reordering any single sum.
+ * product is rounded before it is added (docs/exactness.md).  Speed comes
+ * only from computing many independent sums at once, never from reordering
+ * one sum.
+ *
+ * Internal layout.  Each call copies the parameters into the workspace in a
+ * layout made for the loops, and (when it trains) copies them back at the
+ * end; callers only ever see SPEC.md's flat layout.  Inside:
+ *   Wt^l  n_{l-1} rows of pw_l doubles, Wt^l[k][j] = W^l[j][k]: row k holds
+ *         the weights out of input k, so the outputs j of a layer form a
+ *         contiguous vector and the forward pass and BP4 vectorise over j;
+ *   b^l   pw_l doubles;
+ * where pw_l is n_l rounded up to a multiple of 8 (one 64-byte line), the
+ * padding zero.  Activations a^l and deltas of a mini-batch are stored
+ * example-major: one row of pw_l doubles per example.
+ *
+ * Equations (pybp_kernels.h holds the vector loops, compiled once per
+ * instruction set; the rest is here):
+ *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)     forward()
+ *   BP1          delta^L = grad_a C (.) f'(z^L)            pybp__delta()
+ *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backprop()
+ *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
+ *   sum over the mini-batch stays in a register from 0.0 to the update
+ *   W <- decay W - step S                                   bp3(), bp4()
+ * All deltas of a mini-batch are computed before any weight changes (BP2
+ * reads the old W).
+ *
+ * Instruction sets: the loops of pybp_kernels.h are compiled for AVX-512F
+ * and AVX2 (x86 with GCC or Clang, chosen at run time) and for the portable
+ * path; each gives the same bits, since every vector lane is one element's
+ * own sum.  pybp_net.isa forces a path (for tests and benchmarks).
+ *
+ * Threads: pybp_sgd_epoch can share each mini-batch among worker threads,
+ * by examples for the forward and backward passes and by weight rows for
+ * the update.  Every sum is still computed whole by one thread, so the
+ * results do not depend on the number of threads.
  *
  * Build with -ffp-contract=off and without -ffast-math: a fused
  * multiply-add or a reassociated sum would change result bits.
- *
- * Workspace (doubles), for a chunk capacity of `cap` examples:
- *   backprop functions (gradient, update_mini_batch, sgd_epoch):
- *     S   P           per-parameter sums over the examples so far
- *     a^l n_l * cap   activations of layer l = 0 .. L (a^0 is the input)
- *     y   n_L * cap   targets
- *     d   2 * max(n_1..n_L) * cap    deltas of two adjacent layers
- *     t   max(n_0..n_{L-1}) * cap    a^(l-1), transposed for BP4
- *   forward-only functions (feedforward, cost, evaluate) use just a^l and y,
- *   so the same workspace holds larger chunks for them.
- * pybp_workspace_size(net, B) = P + B * (sum n_l + n_L + 2 max_d + max_t).
  */
 #include "pybp.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __FAST_MATH__
 #error "pybp must not be built with -ffast-math: it changes result bits"
@@ -36,16 +56,23 @@
 #error "pybp needs double arithmetic in double precision (i386: -msse2 -mfpmath=sse)"
 #endif
 
-/* C99 restrict; MSVC spells it __restrict. */
-#if defined(_MSC_VER)
-#define PYBP__RESTRICT __restrict
-#else
-#define PYBP__RESTRICT restrict
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
 #endif
 
-/* Examples per block in the forward pass: keeps a block of z and of a^(l-1)
- * in cache however large the chunk is.  Any value gives the same bits. */
-#define PYBP__XBLOCK 64
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) \
+    && !defined(PYBP_NO_X86_PATHS)
+#define PYBP__X86 1
+#endif
+
+#if !defined(PYBP_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#define PYBP__THREADS 1
+#include <pthread.h>
+#endif
+
+/* Internal rows are padded to a multiple of this many doubles (64 bytes),
+ * the widest vector, so one layout serves every instruction set. */
+#define PYBP__PAD 8
 
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */
@@ -72,6 +99,8 @@ const char *pybp_strerror(int status)
     case PYBP_ECHECKSUM:   return "model file checksum does not match";
     case PYBP_ETRUNCATED:  return "model file ends early";
     case PYBP_EVERSION:    return "model file has an unsupported version";
+    case PYBP_EISA:
+        return "instruction set not supported by this CPU or build";
     default:               return "unknown pybp status";
     }
 }
@@ -79,6 +108,202 @@ const char *pybp_strerror(int status)
 const char *pybp_version(void)
 {
     return "0.1.0";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Kernel instances, one per instruction set                                */
+
+/* The signatures every instance of pybp_kernels.h provides. */
+typedef void pybp__forward_fn(const double *W, size_t wp, const double *b,
+                              size_t nin, size_t nvec, const double *a,
+                              size_t ap, double *z, size_t zp, size_t x0,
+                              size_t x1);
+typedef void pybp__bp4_fn(double *W, size_t wp, size_t nvec, const double *a,
+                          size_t ap, const double *d, size_t dp, size_t m,
+                          size_t k0, size_t k1, double decay, double step,
+                          int update);
+typedef void pybp__bp3_fn(double *b, size_t nvec, const double *d, size_t dp,
+                          size_t m, double step, int update);
+typedef void pybp__update_forward_fn(double *W, size_t wp, size_t nin,
+                                     size_t nvec, const double *a, size_t ap,
+                                     const double *d, size_t dp, size_t m,
+                                     double decay, double step,
+                                     const double *an, size_t anp,
+                                     const double *bn, double *z, size_t zp,
+                                     size_t mn);
+
+typedef struct pybp__kern {
+    size_t vw;                        /* doubles per vector */
+    pybp__forward_fn *forward;
+    pybp__bp4_fn *bp4;
+    pybp__bp3_fn *bp3;
+    pybp__update_forward_fn *update_forward;
+    size_t fuse_max;                  /* fuse batches up to this size */
+} pybp__kern;
+
+#if defined(__GNUC__)
+#define PYBP_K_INLINE inline __attribute__((always_inline))
+#else
+#define PYBP_K_INLINE
+#endif
+
+/* The portable path: 2-double vectors where the compiler has vector
+ * extensions (SSE2 on x86-64, NEON on AArch64, plain code elsewhere),
+ * otherwise (or with -DPYBP_NO_VECTORS) plain doubles. */
+#if defined(__GNUC__) && !defined(PYBP_NO_VECTORS)
+typedef double pybp__v2 __attribute__((vector_size(16)));
+typedef double pybp__v2u __attribute__((vector_size(16), aligned(8),
+                                        __may_alias__));
+#define PYBP__VW_PORTABLE 2
+#define PYBP__FXB_PORTABLE 2
+#define PYBP_K_VW 2
+#define PYBP_K_V pybp__v2
+#define PYBP_K_VU pybp__v2u
+#define PYBP_K_XB 3
+#define PYBP_K_JB 4
+#define PYBP_K_KB 3
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#else
+#define PYBP__VW_PORTABLE 1
+#define PYBP__FXB_PORTABLE 2
+#define PYBP_K_VW 1
+#define PYBP_K_V double
+#define PYBP_K_VU double
+#define PYBP_K_XB 3
+#define PYBP_K_JB 4
+#define PYBP_K_KB 3
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#endif
+#define PYBP_K(name) pybp__##name##_portable
+#define PYBP_K_ATTR
+#include "pybp_kernels.h"
+#undef PYBP_K
+#undef PYBP_K_ATTR
+#undef PYBP_K_VW
+#undef PYBP_K_V
+#undef PYBP_K_VU
+#undef PYBP_K_XB
+#undef PYBP_K_JB
+#undef PYBP_K_KB
+#undef PYBP_K_FXB
+#undef PYBP_K_FJB
+
+static const pybp__kern pybp__kern_portable = {
+    PYBP__VW_PORTABLE, pybp__forward_portable, pybp__bp4_portable,
+    pybp__bp3_portable, pybp__update_forward_portable, PYBP__FXB_PORTABLE};
+
+#ifdef PYBP__X86
+/* AVX2: 16 ymm registers hold 8 accumulators of 4 doubles plus operands. */
+typedef double pybp__v4 __attribute__((vector_size(32)));
+typedef double pybp__v4u __attribute__((vector_size(32), aligned(8),
+                                        __may_alias__));
+#define PYBP_K_VW 4
+#define PYBP_K_V pybp__v4
+#define PYBP_K_VU pybp__v4u
+#define PYBP_K_XB 3
+#define PYBP_K_JB 4
+#define PYBP_K_KB 3
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#define PYBP_K(name) pybp__##name##_avx2
+#define PYBP_K_ATTR __attribute__((target("avx2")))
+#include "pybp_kernels.h"
+#undef PYBP_K
+#undef PYBP_K_ATTR
+#undef PYBP_K_VW
+#undef PYBP_K_V
+#undef PYBP_K_VU
+#undef PYBP_K_XB
+#undef PYBP_K_JB
+#undef PYBP_K_KB
+#undef PYBP_K_FXB
+#undef PYBP_K_FJB
+
+/* AVX-512F: 32 zmm registers hold up to 24 accumulators of 8 doubles. */
+typedef double pybp__v8 __attribute__((vector_size(64)));
+typedef double pybp__v8u __attribute__((vector_size(64), aligned(8),
+                                        __may_alias__));
+#define PYBP_K_VW 8
+#define PYBP_K_V pybp__v8
+#define PYBP_K_VU pybp__v8u
+#define PYBP_K_XB 6
+#define PYBP_K_JB 4
+#define PYBP_K_KB 4
+#define PYBP_K_FXB 3
+#define PYBP_K_FJB 4
+#define PYBP_K(name) pybp__##name##_avx512
+#define PYBP_K_ATTR __attribute__((target("avx512f")))
+#include "pybp_kernels.h"
+#undef PYBP_K
+#undef PYBP_K_ATTR
+#undef PYBP_K_VW
+#undef PYBP_K_V
+#undef PYBP_K_VU
+#undef PYBP_K_XB
+#undef PYBP_K_JB
+#undef PYBP_K_KB
+#undef PYBP_K_FXB
+#undef PYBP_K_FJB
+
+static const pybp__kern pybp__kern_avx2 = {
+    4, pybp__forward_avx2, pybp__bp4_avx2, pybp__bp3_avx2,
+    pybp__update_forward_avx2, 2};
+static const pybp__kern pybp__kern_avx512 = {
+    8, pybp__forward_avx512, pybp__bp4_avx512, pybp__bp3_avx512,
+    pybp__update_forward_avx512, 3};
+#endif /* PYBP__X86 */
+
+/* Whether this CPU (and OS) runs the path; asks the CPU on every call,
+ * which is cheap and keeps the library free of mutable global state. */
+int pybp_isa_supported(int isa)
+{
+    switch (isa) {
+    case PYBP_ISA_AUTO:
+    case PYBP_ISA_SCALAR:
+        return 1;
+#ifdef PYBP__X86
+    case PYBP_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") ? 1 : 0;
+    case PYBP_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int pybp_isa_best(void)
+{
+    if (pybp_isa_supported(PYBP_ISA_AVX512))
+        return PYBP_ISA_AVX512;
+    if (pybp_isa_supported(PYBP_ISA_AVX2))
+        return PYBP_ISA_AVX2;
+    return PYBP_ISA_SCALAR;
+}
+
+const char *pybp_isa_name(int isa)
+{
+    switch (isa) {
+    case PYBP_ISA_AUTO:   return "auto";
+    case PYBP_ISA_SCALAR: return "scalar";
+    case PYBP_ISA_AVX2:   return "avx2";
+    case PYBP_ISA_AVX512: return "avx512";
+    default:              return "unknown";
+    }
+}
+
+static const pybp__kern *pybp__kernels(int isa)
+{
+#ifdef PYBP__X86
+    if (isa == PYBP_ISA_AVX512)
+        return &pybp__kern_avx512;
+    if (isa == PYBP_ISA_AVX2)
+        return &pybp__kern_avx2;
+#endif
+    (void)isa;
+    return &pybp__kern_portable;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -91,11 +316,17 @@ typedef struct pybp__shape {
     size_t n[PYBP_MAX_LAYERS];
     int act[PYBP_MAX_LAYERS];         /* act[l] for l = 1 .. L */
     int cost;
+    int isa;                          /* resolved: never PYBP_ISA_AUTO */
+    int threads;                      /* >= 1 */
     size_t woff[PYBP_MAX_LAYERS];     /* offset of W^l in the flat layout */
     size_t boff[PYBP_MAX_LAYERS];     /* offset of b^l */
     size_t P;                         /* parameter count */
-    size_t max_d;                     /* max n_l, l = 1 .. L */
-    size_t max_t;                     /* max n_l, l = 0 .. L-1 */
+    size_t pw[PYBP_MAX_LAYERS];       /* n_l rounded up to PYBP__PAD */
+    size_t iw[PYBP_MAX_LAYERS];       /* offset of Wt^l internally */
+    size_t ib[PYBP_MAX_LAYERS];       /* offset of b^l internally */
+    size_t Pi;                        /* internal parameter doubles */
+    size_t fixed_fwd;                 /* workspace besides the examples */
+    size_t fixed_bwd;
     size_t per_fwd;                   /* workspace doubles per example */
     size_t per_bwd;
     size_t ws1;                       /* pybp_workspace_size(net, 1) */
@@ -123,9 +354,13 @@ static size_t pybp__min(size_t a, size_t b)
     return a < b ? a : b;
 }
 
+/* Doubles of alignment slack and of the uint8 table, in every workspace. */
+#define PYBP__SLACK (PYBP__PAD - 1)
+#define PYBP__TABLE 256
+
 static int pybp__check_net(const pybp_net *net, pybp__shape *s)
 {
-    size_t l, L, off = 0, sum, w;
+    size_t l, L, off = 0, ioff = 0, w, acts = 0, deltas = 0;
     int out;
 
     if (net == NULL || net->sizes == NULL || net->activations == NULL)
@@ -166,30 +401,49 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
     default:
         return PYBP_ECOST;
     }
+    if (net->threads < 0 || net->threads > PYBP_MAX_THREADS)
+        return PYBP_ESIZE;
+    s->threads = net->threads > 1 ? net->threads : 1;
+    if (!pybp_isa_supported(net->isa))
+        return PYBP_EISA;
+    s->isa = net->isa == PYBP_ISA_AUTO ? pybp_isa_best() : net->isa;
 
-    /* P = sum_l n_l (n_{l-1} + 1), and the workspace sizes, all checked:
-     * a network whose pybp_workspace_size(net, 1) overflows is unusable. */
-    sum = s->n[0];
-    s->max_d = 0;
-    s->max_t = 0;
+    /* P = sum_l n_l (n_{l-1} + 1), the internal layout and the workspace,
+     * all checked: a network whose pybp_workspace_size(net, 1) overflows is
+     * unusable. */
+    for (l = 0; l <= L; l++) {
+        if (!pybp__add(s->n[l], PYBP__PAD - 1, &w))
+            return PYBP_EOVERFLOW;
+        s->pw[l] = w / PYBP__PAD * PYBP__PAD;
+        if (!pybp__add(acts, s->pw[l], &acts)
+            || (l > 0 && !pybp__add(deltas, s->pw[l], &deltas)))
+            return PYBP_EOVERFLOW;
+    }
     for (l = 1; l <= L; l++) {
         s->woff[l] = off;
         if (!pybp__mul(s->n[l], s->n[l - 1], &w)
             || !pybp__add(off, w, &s->boff[l])
-            || !pybp__add(s->boff[l], s->n[l], &off)
-            || !pybp__add(sum, s->n[l], &sum))
+            || !pybp__add(s->boff[l], s->n[l], &off))
             return PYBP_EOVERFLOW;
-        if (s->n[l] > s->max_d)
-            s->max_d = s->n[l];
-        if (s->n[l - 1] > s->max_t)
-            s->max_t = s->n[l - 1];
+        s->iw[l] = ioff;
+        if (!pybp__mul(s->pw[l], s->n[l - 1], &w)
+            || !pybp__add(ioff, w, &s->ib[l])
+            || !pybp__add(s->ib[l], s->pw[l], &ioff))
+            return PYBP_EOVERFLOW;
     }
     s->P = off;
-    if (!pybp__add(sum, s->n[L], &s->per_fwd)
-        || !pybp__add(s->per_fwd, s->max_d, &s->per_bwd)
-        || !pybp__add(s->per_bwd, s->max_d, &s->per_bwd)
-        || !pybp__add(s->per_bwd, s->max_t, &s->per_bwd)
-        || !pybp__add(s->P, s->per_bwd, &s->ws1))
+    s->Pi = ioff;
+    /* forward-only: slack, table, internal params; per example a^0 .. a^L,
+     * the targets and the cost.  backprop adds the sums S, the deltas and
+     * a second set of activations (the next mini-batch's, see
+     * pybp__epoch_single). */
+    if (!pybp__add(PYBP__SLACK + PYBP__TABLE, s->Pi, &s->fixed_fwd)
+        || !pybp__add(s->fixed_fwd, s->Pi, &s->fixed_bwd)
+        || !pybp__add(acts, s->n[L], &s->per_fwd)
+        || !pybp__add(s->per_fwd, 1, &s->per_fwd)
+        || !pybp__add(s->per_fwd, deltas, &s->per_bwd)
+        || !pybp__add(s->per_bwd, acts, &s->per_bwd)
+        || !pybp__add(s->fixed_bwd, s->per_bwd, &s->ws1))
         return PYBP_EOVERFLOW;
     return PYBP_OK;
 }
@@ -198,7 +452,7 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
 static int pybp__ws(const pybp__shape *s, size_t batch, size_t *r)
 {
     size_t t;
-    if (!pybp__mul(batch, s->per_bwd, &t) || !pybp__add(s->P, t, r))
+    if (!pybp__mul(batch, s->per_bwd, &t) || !pybp__add(s->fixed_bwd, t, r))
         return PYBP_EOVERFLOW;
     return PYBP_OK;
 }
@@ -297,95 +551,169 @@ int pybp_workspace_size(const pybp_net *net, size_t batch, size_t *ndoubles)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Workspace and input                                                      */
+/* Workspace, layout conversion and input                                   */
 
 typedef struct pybp__work {
-    double *S;                        /* P sums (backprop only) */
-    double *a[PYBP_MAX_LAYERS];       /* a^l: n_l rows of c examples */
-    double *y;                        /* targets: n_L rows of c examples */
-    double *d[2];                     /* deltas (backprop only) */
-    double *t;                        /* c rows of n_{l-1} (backprop only) */
+    double *table;                    /* byte b -> b / divisor */
+    double *p;                        /* internal parameters, Pi doubles */
+    double *S;                        /* sums in the same layout (backprop) */
+    double *a[PYBP_MAX_LAYERS];       /* a^l: one row of pw_l per example */
+    double *an[PYBP_MAX_LAYERS];      /* the same for the next mini-batch */
+    double *d[PYBP_MAX_LAYERS];       /* delta^l, l >= 1 (backprop only) */
+    double *y;                        /* targets: one row of n_L per example */
+    double *cost;                     /* C_x per example */
     size_t cap;                       /* examples per chunk */
 } pybp__work;
 
+/* Carves the workspace (nwork >= ws1 checked): 64-byte aligned blocks, so
+ * that rows of pw_l doubles never straddle a cache line. */
 static void pybp__carve(const pybp__shape *s, double *work, size_t nwork,
                         int backprop, pybp__work *w)
 {
-    double *p = work;
-    size_t l;
+    size_t l, skip;
+    double *p;
+    skip = (size_t)((64 - (uintptr_t)work % 64) % 64) / sizeof(double);
+    if (skip > PYBP__SLACK)
+        skip = 0;    /* a double* not 8-byte aligned: go unaligned */
+    p = work + skip;
+    w->p = p;
+    p += s->Pi;
+    w->table = p;
+    p += PYBP__TABLE;
     if (backprop) {
-        w->cap = (nwork - s->P) / s->per_bwd;
         w->S = p;
-        p += s->P;
+        p += s->Pi;
+        w->cap = (nwork - s->fixed_bwd) / s->per_bwd;
     } else {
-        w->cap = nwork / s->per_fwd;
         w->S = NULL;
+        w->cap = (nwork - s->fixed_fwd) / s->per_fwd;
     }
     for (l = 0; l <= s->L; l++) {
         w->a[l] = p;
-        p += s->n[l] * w->cap;
+        p += s->pw[l] * w->cap;
+    }
+    w->d[0] = NULL;
+    for (l = 0; l <= s->L; l++) {
+        w->an[l] = w->d[l] = NULL;
+        if (backprop) {
+            w->an[l] = p;
+            p += s->pw[l] * w->cap;
+            if (l > 0) {
+                w->d[l] = p;
+                p += s->pw[l] * w->cap;
+            }
+        }
     }
     w->y = p;
     p += s->n[s->L] * w->cap;
-    w->d[0] = w->d[1] = w->t = NULL;
-    if (backprop) {
-        w->d[0] = p;
-        p += s->max_d * w->cap;
-        w->d[1] = p;
-        p += s->max_d * w->cap;
-        w->t = p;
+    w->cost = p;
+}
+
+/* The flat parameters into the internal layout (Wt^l, b^l, zero padding). */
+static void pybp__to_internal(const pybp__shape *s, const double *params,
+                              double *p)
+{
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        const double *W = params + s->woff[l], *b = params + s->boff[l];
+        double *Wt = p + s->iw[l], *bi = p + s->ib[l];
+        for (k = 0; k < nin; k++) {
+            for (j = 0; j < nout; j++)
+                Wt[k * pw + j] = W[j * nin + k];
+            for (; j < pw; j++)
+                Wt[k * pw + j] = 0.0;
+        }
+        for (j = 0; j < nout; j++)
+            bi[j] = b[j];
+        for (; j < pw; j++)
+            bi[j] = 0.0;
     }
 }
 
+/* The internal layout back to flat parameters, each value divided by
+ * `divisor` unless it is 0.0 (gradients are the sums / count). */
+static void pybp__from_internal(const pybp__shape *s, const double *p,
+                                double *params, double divisor)
+{
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        double *W = params + s->woff[l], *b = params + s->boff[l];
+        const double *Wt = p + s->iw[l], *bi = p + s->ib[l];
+        for (j = 0; j < nout; j++)
+            for (k = 0; k < nin; k++)
+                W[j * nin + k] = divisor != 0.0 ? Wt[k * pw + j] / divisor
+                                                : Wt[k * pw + j];
+        for (j = 0; j < nout; j++)
+            b[j] = divisor != 0.0 ? bi[j] / divisor : bi[j];
+    }
+}
+
+/* (double)b / divisor for every byte b: the same bits as dividing each
+ * input, computed once per call. */
+static void pybp__fill_table(const pybp_data *d, double *table)
+{
+    int b;
+    if (d->x_u8 == NULL)
+        return;
+    for (b = 0; b < PYBP__TABLE; b++)
+        table[b] = (double)b / d->x_divisor;
+}
+
+/* Examples fetched ahead of their use by pybp__load. */
+#define PYBP__AHEAD 2
+
 /*
- * Gathers the c examples idx(first) .. idx(first + c - 1), idx(i) = perm[i]
- * or i, into a^0 (and their targets into y unless y is NULL), feature-major.
+ * Gathers examples idx(first + x), x = x0 .. x1-1, idx(i) = perm[i] or i,
+ * into row x of a^0 (and their targets into row x of y unless y is NULL).
  * A uint8 input b becomes b / divisor; a label becomes its one-hot vector.
+ * The examples of a shuffled epoch are scattered over the data set, so
+ * each row is fetched from memory a few examples ahead (up to idx(end-1)):
+ * waiting for it would cost as much as the arithmetic.
  */
 static void pybp__load(const pybp__shape *s, const pybp_data *d,
-                       const size_t *perm, size_t first, size_t c,
-                       double *a0, double *y)
+                       const double *table, const size_t *perm, size_t first,
+                       size_t x0, size_t x1, size_t end, double *a0,
+                       double *y)
 {
-    size_t n0 = s->n[0], nL = s->n[s->L], x, k, j, i;
-    for (x = 0; x < c; x++) {
+    size_t n0 = s->n[0], nL = s->n[s->L], p0 = s->pw[0], x, k, j, i;
+    for (x = x0; x < x1; x++) {
+        double *row = a0 + x * p0;
         i = perm != NULL ? perm[first + x] : first + x;
+#if defined(__GNUC__)
+        if (first + x + PYBP__AHEAD < end) {
+            size_t ia = perm != NULL ? perm[first + x + PYBP__AHEAD]
+                                     : first + x + PYBP__AHEAD;
+            size_t off, bytes = n0 * (d->x != NULL ? sizeof(double) : 1);
+            const char *src = d->x != NULL ? (const char *)(d->x + ia * n0)
+                                           : (const char *)(d->x_u8 + ia * n0);
+            for (off = 0; off < bytes; off += 64)
+                __builtin_prefetch(src + off, 0, 3);
+            __builtin_prefetch(src + bytes - 1, 0, 3);
+        }
+#endif
         if (d->x != NULL) {
-            const double *row = d->x + i * n0;
-            for (k = 0; k < n0; k++)
-                a0[k * c + x] = row[k];
+            memcpy(row, d->x + i * n0, n0 * sizeof(double));
         } else {
-            const unsigned char *row = d->x_u8 + i * n0;
-            double divisor = d->x_divisor;
+            const unsigned char *src = d->x_u8 + i * n0;
             for (k = 0; k < n0; k++)
-                a0[k * c + x] = (double)row[k] / divisor;
+                row[k] = table[src[k]];
         }
         if (y == NULL)
             continue;
         if (d->y != NULL) {
-            const double *row = d->y + i * nL;
-            for (j = 0; j < nL; j++)
-                y[j * c + x] = row[j];
+            memcpy(y + x * nL, d->y + i * nL, nL * sizeof(double));
         } else {
             for (j = 0; j < nL; j++)
-                y[j * c + x] = 0.0;
-            y[(size_t)d->labels[i] * c + x] = 1.0;
+                y[x * nL + j] = 0.0;
+            y[x * nL + (size_t)d->labels[i]] = 1.0;
         }
     }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Activations, derivatives, cost                                           */
-
-/* z[i] += w * a[i]: the product rounded, then one rounded add.  Elements are
- * independent, so this is the loop that vectorises; each z[i] is one term
- * further along its own ascending sum. */
-static void pybp__axpy(size_t n, double w, const double *PYBP__RESTRICT a,
-                       double *PYBP__RESTRICT z)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        z[i] += w * a[i];
-}
 
 /* Branches on the sign of z so that exp never overflows. */
 static double pybp__sigmoid(double z)
@@ -397,43 +725,42 @@ static double pybp__sigmoid(double z)
     return e / (1.0 + e);
 }
 
-/* softmax of one example: n values with stride c.  The shift is the first
- * largest z; the sum of the exponentials runs in ascending j. */
-static void pybp__softmax(double *v, size_t n, size_t c)
+/* softmax of one example's n values: the shift is the first largest z; the
+ * sum of the exponentials runs in ascending j. */
+static void pybp__softmax(double *v, size_t n)
 {
     double top = v[0], sum = 0.0;
     size_t j;
     for (j = 1; j < n; j++)
-        if (v[j * c] > top)
-            top = v[j * c];
+        if (v[j] > top)
+            top = v[j];
     for (j = 0; j < n; j++)
-        v[j * c] = exp(v[j * c] - top);
+        v[j] = exp(v[j] - top);
     for (j = 0; j < n; j++)
-        sum += v[j * c];
+        sum += v[j];
     for (j = 0; j < n; j++)
-        v[j * c] = v[j * c] / sum;
+        v[j] = v[j] / sum;
 }
 
-/* a = f(z) in place, for a layer of n rows of c examples. */
-static void pybp__activate(int act, double *z, size_t n, size_t c)
+/* a = f(z) in place, for the n outputs of one example. */
+static void pybp__activate(int act, double *z, size_t n)
 {
-    size_t i, x, nc = n * c;
+    size_t j;
     switch (act) {
     case PYBP_SIGMOID:
-        for (i = 0; i < nc; i++)
-            z[i] = pybp__sigmoid(z[i]);
+        for (j = 0; j < n; j++)
+            z[j] = pybp__sigmoid(z[j]);
         break;
     case PYBP_TANH:
-        for (i = 0; i < nc; i++)
-            z[i] = tanh(z[i]);
+        for (j = 0; j < n; j++)
+            z[j] = tanh(z[j]);
         break;
     case PYBP_RELU:
-        for (i = 0; i < nc; i++)
-            z[i] = z[i] > 0.0 ? z[i] : 0.0;
+        for (j = 0; j < n; j++)
+            z[j] = z[j] > 0.0 ? z[j] : 0.0;
         break;
     case PYBP_SOFTMAX:
-        for (x = 0; x < c; x++)
-            pybp__softmax(z + x, n, c);
+        pybp__softmax(z, n);
         break;
     default: /* identity */
         break;
@@ -446,8 +773,8 @@ static void pybp__activate(int act, double *z, size_t n, size_t c)
  * product is always taken (never a branch), so the sign of a zero delta and
  * NaN propagation match the reference.  Never called for softmax.
  */
-static void pybp__times_derivative(int act, const double *PYBP__RESTRICT a,
-                                   double *PYBP__RESTRICT d, size_t n)
+static void pybp__times_derivative(int act, const double *a, double *d,
+                                   size_t n)
 {
     size_t i;
     switch (act) {
@@ -480,45 +807,41 @@ static double pybp__ln(double x)
     return NAN;
 }
 
-/* C_x of one example: n outputs a and targets y, both with stride c. */
+/* C_x of one example: n outputs a and targets y. */
 static double pybp__cost_x(int cost, const double *a, const double *y,
-                           size_t n, size_t c)
+                           size_t n)
 {
-    double s = 0.0, aj, yj, diff;
+    double s = 0.0, diff;
     size_t j;
     switch (cost) {
     case PYBP_QUADRATIC:
         for (j = 0; j < n; j++) {
-            diff = a[j * c] - y[j * c];
+            diff = a[j] - y[j];
             s += diff * diff;
         }
         return 0.5 * s;
     case PYBP_CROSS_ENTROPY:
         for (j = 0; j < n; j++) {
-            aj = a[j * c];
-            yj = y[j * c];
-            if (yj > 0.0)
-                s += yj * pybp__ln(aj);
-            if (yj < 1.0)
-                s += (1.0 - yj) * pybp__ln(1.0 - aj);
+            if (y[j] > 0.0)
+                s += y[j] * pybp__ln(a[j]);
+            if (y[j] < 1.0)
+                s += (1.0 - y[j]) * pybp__ln(1.0 - a[j]);
         }
         return -s;
     default: /* log-likelihood */
-        for (j = 0; j < n; j++) {
-            yj = y[j * c];
-            if (yj != 0.0)
-                s += yj * pybp__ln(a[j * c]);
-        }
+        for (j = 0; j < n; j++)
+            if (y[j] != 0.0)
+                s += y[j] * pybp__ln(a[j]);
         return -s;
     }
 }
 
-/* First index of the largest of n values with stride c. */
-static size_t pybp__argmax(const double *v, size_t n, size_t c)
+/* First index of the largest of n values. */
+static size_t pybp__argmax(const double *v, size_t n)
 {
     size_t j, best = 0;
     for (j = 1; j < n; j++)
-        if (v[j * c] > v[best * c])
+        if (v[j] > v[best])
             best = j;
     return best;
 }
@@ -526,170 +849,417 @@ static size_t pybp__argmax(const double *v, size_t n, size_t c)
 /* ------------------------------------------------------------------------ */
 /* The equations                                                            */
 
-/*
- * z^l = W^l a^(l-1) + b^l, a^l = f_l(z^l) for l = 1 .. L, on c examples
- * whose inputs are in a[0].  z_j is (sum_k W[j][k] a_k, k ascending, from
- * 0.0) + b_j for every example; k runs outermost so each step is one axpy
- * across the examples of a block.
- */
-static void pybp__feedforward(const pybp__shape *s, const double *params,
-                              double *const *a, size_t c)
+/* Vectors of vw doubles covering n outputs. */
+static size_t pybp__nvec(size_t n, size_t vw)
 {
-    size_t l, j, k, x, x0, xn;
+    return (n + vw - 1) / vw;
+}
+
+/*
+ * Feedforward for examples x0 .. x1-1 of the chunk, inputs in a[0]:
+ * z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l) in place.
+ */
+static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
+                              const double *p, double *const *a, size_t x0,
+                              size_t x1)
+{
+    size_t l, x;
     for (l = 1; l <= s->L; l++) {
-        size_t nin = s->n[l - 1], nout = s->n[l];
-        const double *W = params + s->woff[l], *b = params + s->boff[l];
-        const double *in = a[l - 1];
-        double *z = a[l];
-        for (x0 = 0; x0 < c; x0 += xn) {
-            xn = pybp__min(PYBP__XBLOCK, c - x0);
-            if (xn == 1) {
-                /* one example: nothing to vectorise across, so walk each
-                 * row of W in order instead of its columns */
-                for (j = 0; j < nout; j++) {
-                    double sum = 0.0;
-                    for (k = 0; k < nin; k++)
-                        sum += W[j * nin + k] * in[k * c + x0];
-                    z[j * c + x0] = sum + b[j];
-                }
-                continue;
-            }
-            for (j = 0; j < nout; j++)
-                for (x = 0; x < xn; x++)
-                    z[j * c + x0 + x] = 0.0;
-            for (k = 0; k < nin; k++)
-                for (j = 0; j < nout; j++)
-                    pybp__axpy(xn, W[j * nin + k], in + k * c + x0,
-                               z + j * c + x0);
-            for (j = 0; j < nout; j++)
-                for (x = 0; x < xn; x++)
-                    z[j * c + x0 + x] = z[j * c + x0 + x] + b[j];
-        }
-        pybp__activate(s->act[l], z, nout, c);
+        K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
+                   pybp__nvec(s->n[l], K->vw), a[l - 1], s->pw[l - 1], a[l],
+                   s->pw[l], x0, x1);
+        for (x = x0; x < x1; x++)
+            pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
     }
 }
 
-/* BP1: delta^L = (a^L - y) (.) f_L'(z^L) for the quadratic cost; a^L - y for
- * cross-entropy with sigmoid and log-likelihood with softmax. */
-static void pybp__delta(const pybp__shape *s, const double *a,
-                        const double *y, double *d, size_t c)
+/* C_x of examples x0 .. x1-1, from the forward pass (activations a),
+ * into cost[x]. */
+static void pybp__costs(const pybp__shape *s, const pybp__work *w,
+                        double *const *a, size_t x0, size_t x1)
 {
-    size_t i, n = s->n[s->L] * c;
-    for (i = 0; i < n; i++)
-        d[i] = a[i] - y[i];
+    size_t x, nL = s->n[s->L];
+    for (x = x0; x < x1; x++)
+        w->cost[x] = pybp__cost_x(s->cost, a[s->L] + x * s->pw[s->L],
+                                  w->y + x * nL, nL);
+}
+
+/* Zeroes the padding of a delta row, so that padded lanes (which the vector
+ * loops carry along) stay finite and defined. */
+static void pybp__zero_pad(double *d, size_t n, size_t pw)
+{
+    for (; n < pw; n++)
+        d[n] = 0.0;
+}
+
+/* BP1 for one example: delta^L = (a^L - y) (.) f_L'(z^L) for the quadratic
+ * cost; a^L - y for cross-entropy with sigmoid and log-likelihood with
+ * softmax. */
+static void pybp__delta(const pybp__shape *s, const double *a,
+                        const double *y, double *d)
+{
+    size_t j, n = s->n[s->L];
+    for (j = 0; j < n; j++)
+        d[j] = a[j] - y[j];
     if (s->cost == PYBP_QUADRATIC)
         pybp__times_derivative(s->act[s->L], a, d, n);
+    pybp__zero_pad(d, n, s->pw[s->L]);
 }
 
 /*
- * Backpropagation on the c examples of the chunk, forward pass done: adds
- * each example's dC_x/dp to S[p].  Every S[p] receives its c terms in
- * example order, continuing the sum of earlier chunks.
+ * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l.
+ * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
+ * row k of Wt^l is exactly the W^l[j][k] of that sum, contiguous.  Four k
+ * at a time give four independent sums to overlap.
  */
-static void pybp__backprop(const pybp__shape *s, const double *params,
-                           const pybp__work *w, size_t c)
+static void pybp__backprop(const pybp__shape *s, const double *p,
+                           const pybp__work *w, double *const *a, size_t x0,
+                           size_t x1)
 {
-    double *d = w->d[0], *dn = w->d[1], *tmp;
-    size_t l, j, k, x;
-
-    pybp__delta(s, w->a[s->L], w->y, d, c);                 /* BP1 */
-    for (l = s->L; l >= 1; l--) {
-        size_t nin = s->n[l - 1], nout = s->n[l];
-        const double *W = params + s->woff[l];
-        const double *ain = w->a[l - 1], *at;
-        double *Sw = w->S + s->woff[l], *Sb = w->S + s->boff[l];
-
-        /* BP3: dC_x/db_j = delta_j */
-        for (j = 0; j < nout; j++)
-            for (x = 0; x < c; x++)
-                Sb[j] += d[j * c + x];
-
-        /* BP4: dC_x/dW[j][k] = delta_j a_k.  a^(l-1) is transposed first so
-         * that row j of S_W takes each example's terms as one axpy (one
-         * example is its own transpose). */
-        at = ain;
-        if (c > 1) {
-            for (x = 0; x < c; x++)
-                for (k = 0; k < nin; k++)
-                    w->t[x * nin + k] = ain[k * c + x];
-            at = w->t;
+    size_t l, x, j, k, nL = s->n[s->L];
+    for (x = x0; x < x1; x++)
+        pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
+                    w->d[s->L] + x * s->pw[s->L]);
+    for (l = s->L; l >= 2; l--) {
+        size_t nin = s->n[l - 1], nout = s->n[l], wp = s->pw[l];
+        const double *Wt = p + s->iw[l];
+        for (x = x0; x < x1; x++) {
+            const double *d = w->d[l] + x * wp;
+            double *dn = w->d[l - 1] + x * s->pw[l - 1];
+            for (k = 0; k + 4 <= nin; k += 4) {
+                const double *r0 = Wt + k * wp, *r1 = r0 + wp;
+                const double *r2 = r1 + wp, *r3 = r2 + wp;
+                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                for (j = 0; j < nout; j++) {
+                    s0 += r0[j] * d[j];
+                    s1 += r1[j] * d[j];
+                    s2 += r2[j] * d[j];
+                    s3 += r3[j] * d[j];
+                }
+                dn[k] = s0;
+                dn[k + 1] = s1;
+                dn[k + 2] = s2;
+                dn[k + 3] = s3;
+            }
+            for (; k < nin; k++) {
+                const double *r = Wt + k * wp;
+                double s0 = 0.0;
+                for (j = 0; j < nout; j++)
+                    s0 += r[j] * d[j];
+                dn[k] = s0;
+            }
+            pybp__times_derivative(s->act[l - 1],
+                                   a[l - 1] + x * s->pw[l - 1], dn, nin);
+            pybp__zero_pad(dn, nin, s->pw[l - 1]);
         }
-        for (j = 0; j < nout; j++)
-            for (x = 0; x < c; x++)
-                pybp__axpy(nin, d[j * c + x], at + x * nin, Sw + j * nin);
-
-        if (l == 1)
-            break;
-        /* BP2: delta^(l-1)_k = (sum_j W[j][k] delta_j, j ascending)
-         *                      (.) f'(z^(l-1)_k) */
-        for (k = 0; k < nin; k++) {
-            double *row = dn + k * c;
-            for (x = 0; x < c; x++)
-                row[x] = 0.0;
-            for (j = 0; j < nout; j++)
-                pybp__axpy(c, W[j * nin + k], d + j * c, row);
-        }
-        pybp__times_derivative(s->act[l - 1], ain, dn, nin * c);
-        tmp = d;
-        d = dn;
-        dn = tmp;
     }
 }
 
-/* W <- (1 - eta*lmbda/n) W - (eta/m) S_W,  b <- b - (eta/m) S_b. */
-static void pybp__apply_update(const pybp__shape *s, double *params,
-                               const double *S, double eta, double lmbda,
-                               size_t n, size_t m)
+/*
+ * BP3 and BP4 over the m examples of the chunk, for weight rows k0 .. k1-1
+ * of every layer's share [k0_l, k1_l) (part `part` of `parts`), biases in
+ * part 0.  update: the SGD step on p with the chunk's sums (one mini-batch);
+ * otherwise the terms are added to the sums S (gradient).
+ */
+static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, double *p,
+                       const pybp__work *w, double *const *a, size_t m,
+                       double decay, double step, int update, size_t part,
+                       size_t parts)
 {
-    double decay = 1.0 - eta * lmbda / (double)n;
-    double step = eta / (double)m;
-    size_t l, p;
+    size_t l;
+    double *dst = update ? p : w->S;
     for (l = 1; l <= s->L; l++) {
-        for (p = s->woff[l]; p < s->boff[l]; p++)
-            params[p] = decay * params[p] - step * S[p];
-        for (p = s->boff[l]; p < s->boff[l] + s->n[l]; p++)
-            params[p] = params[p] - step * S[p];
+        size_t nin = s->n[l - 1], nvec = pybp__nvec(s->n[l], K->vw);
+        size_t k0 = nin * part / parts, k1 = nin * (part + 1) / parts;
+        if (k1 > k0)
+            K->bp4(dst + s->iw[l], s->pw[l], nvec, a[l - 1], s->pw[l - 1],
+                   w->d[l], s->pw[l], m, k0, k1, decay, step, update);
+        if (part == 0)
+            K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
-}
-
-static void pybp__zero(double *v, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        v[i] = 0.0;
-}
-
-/* Adds C_x of each example of the chunk to *total, in example order. */
-static void pybp__add_costs(const pybp__shape *s, const pybp__work *w,
-                            size_t c, double *total)
-{
-    size_t x;
-    for (x = 0; x < c; x++)
-        *total += pybp__cost_x(s->cost, w->a[s->L] + x, w->y + x,
-                               s->n[s->L], c);
-}
-
-/*
- * One SGD step on the c examples idx(first) .. idx(first + c - 1), all in one
- * chunk (the caller checked that they fit).  Their costs, from the forward
- * pass before the update, go into *total unless total is NULL.
- */
-static void pybp__sgd_step(const pybp__shape *s, double *params,
-                           const pybp_data *data, const size_t *perm,
-                           size_t first, size_t c, double eta, double lmbda,
-                           size_t n, const pybp__work *w, double *total)
-{
-    pybp__zero(w->S, s->P);
-    pybp__load(s, data, perm, first, c, w->a[0], w->y);
-    pybp__feedforward(s, params, w->a, c);
-    if (total != NULL)
-        pybp__add_costs(s, w, c, total);
-    pybp__backprop(s, params, w, c);
-    pybp__apply_update(s, params, w->S, eta, lmbda, n, c);
 }
 
 /* ------------------------------------------------------------------------ */
+/* SGD over mini-batches, on one or more threads                            */
+
+/* Everything one sgd_epoch call shares with its worker threads. */
+typedef struct pybp__epoch {
+    const pybp__shape *s;
+    const pybp__kern *K;
+    const pybp_data *data;
+    const size_t *perm;
+    size_t nperm, mbs;
+    double decay, step;
+    double *p;                        /* internal parameters */
+    const pybp__work *w;
+    int want_cost;
+    double total;
+} pybp__epoch;
+
+/* Examples of a c-example batch that part `part` of `parts` works on. */
+static void pybp__share(size_t c, size_t part, size_t parts, size_t *x0,
+                        size_t *x1)
+{
+    *x0 = c * part / parts;
+    *x1 = c * (part + 1) / parts;
+}
+
+/* Loads part `part` of `parts` of the c examples of the batch at `first`
+ * into a^0 of the activation set a (targets into y). */
+static void pybp__load_batch(const pybp__epoch *e, double *const *a,
+                             size_t first, size_t c, size_t part, size_t parts)
+{
+    size_t x0, x1;
+    pybp__share(c, part, parts, &x0, &x1);
+    pybp__load(e->s, e->data, e->w->table, e->perm, first, x0, x1, e->nperm,
+               a[0], e->w->y);
+}
+
+/* The epoch's running cost gets each example's C_x in batch order. */
+static void pybp__add_costs(pybp__epoch *e, size_t c)
+{
+    size_t x;
+    if (e->want_cost)
+        for (x = 0; x < c; x++)
+            e->total += e->w->cost[x];
+}
+
+/*
+ * The SGD update of this batch (c examples, activations a, deltas done)
+ * fused with the next batch's feedforward (cn examples, activations an,
+ * inputs loaded), layer by layer: b^l is updated first, then each row of
+ * W^l is updated and at once used for the next batch's z^l; a^l = f(z^l).
+ * The big weight matrices thus go through the cache once per batch instead
+ * of twice, which is what limits small mini-batches.
+ */
+static void pybp__update_forward(const pybp__epoch *e, double *const *a,
+                                 double *const *an, size_t c, size_t cn)
+{
+    const pybp__shape *s = e->s;
+    const pybp__kern *K = e->K;
+    double *p = e->p;
+    size_t l, x;
+    for (l = 1; l <= s->L; l++) {
+        size_t nvec = pybp__nvec(s->n[l], K->vw);
+        K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
+        K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, a[l - 1],
+                          s->pw[l - 1], e->w->d[l], s->pw[l], c, e->decay,
+                          e->step, an[l - 1], s->pw[l - 1], p + s->ib[l],
+                          an[l], s->pw[l], cn);
+        for (x = 0; x < cn; x++)
+            pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
+    }
+}
+
+/*
+ * Mini-batches of e->mbs examples (the last may be shorter) on the calling
+ * thread: forward pass, costs, BP1 and BP2 for a batch, then its update
+ * fused with the next batch's forward pass; the activation sets of the two
+ * batches alternate.
+ */
+static void pybp__epoch_single(pybp__epoch *e)
+{
+    const pybp__shape *s = e->s;
+    const pybp__work *w = e->w;
+    double *const *a = w->a, *const *an = w->an, *const *t;
+    size_t first, c, cn;
+
+    c = pybp__min(e->mbs, e->nperm);
+    pybp__load_batch(e, a, 0, c, 0, 1);
+    pybp__feedforward(s, e->K, e->p, a, 0, c);
+    for (first = 0;; first += c, c = cn) {
+        if (e->want_cost)
+            pybp__costs(s, w, a, 0, c);
+        pybp__backprop(s, e->p, w, a, 0, c);
+        pybp__add_costs(e, c);
+        if (first + c >= e->nperm) {
+            pybp__bp34(s, e->K, e->p, w, a, c, e->decay, e->step, 1, 0, 1);
+            return;
+        }
+        cn = pybp__min(e->mbs, e->nperm - first - c);
+        if (c > e->K->fuse_max) {
+            pybp__bp34(s, e->K, e->p, w, a, c, e->decay, e->step, 1, 0, 1);
+            pybp__load_batch(e, a, first + c, cn, 0, 1);
+            pybp__feedforward(s, e->K, e->p, a, 0, cn);
+            continue;
+        }
+        pybp__load_batch(e, an, first + c, cn, 0, 1);
+        pybp__update_forward(e, a, an, c, cn);
+        t = a;
+        a = an;
+        an = t;
+    }
+}
+
+#ifdef PYBP__THREADS
+/*
+ * Worker threads for one pybp_sgd_epoch call.  Each mini-batch runs in two
+ * phases separated by barriers: (1) every thread does the forward and
+ * backward passes of its share of the examples; (2) after a barrier, every
+ * thread updates its share of the weight rows of every layer, and thread 0
+ * also adds the batch's costs in order and updates the biases; a second
+ * barrier ends the batch.  No sum is split between threads.
+ *
+ * The barrier spins briefly on an atomic counter (mini-batches are short),
+ * then sleeps on a condition variable.
+ */
+/* Forward and backward passes of the batch at `first`, for one part of its
+ * examples (threads). */
+static void pybp__batch_passes(const pybp__epoch *e, size_t first, size_t c,
+                               size_t part, size_t parts)
+{
+    const pybp__work *w = e->w;
+    size_t x0, x1;
+    pybp__share(c, part, parts, &x0, &x1);
+    if (x1 <= x0)
+        return;
+    pybp__load_batch(e, w->a, first, c, part, parts);
+    pybp__feedforward(e->s, e->K, e->p, w->a, x0, x1);
+    if (e->want_cost)
+        pybp__costs(e->s, w, w->a, x0, x1);
+    pybp__backprop(e->s, e->p, w, w->a, x0, x1);
+}
+
+typedef struct pybp__barrier {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned count, parties;
+    unsigned gen;                     /* read atomically while spinning */
+} pybp__barrier;
+
+static int pybp__barrier_init(pybp__barrier *b, unsigned parties)
+{
+    b->count = 0;
+    b->parties = parties;
+    b->gen = 0;
+    if (pthread_mutex_init(&b->mu, NULL) != 0)
+        return 0;
+    if (pthread_cond_init(&b->cv, NULL) != 0) {
+        pthread_mutex_destroy(&b->mu);
+        return 0;
+    }
+    return 1;
+}
+
+static void pybp__barrier_destroy(pybp__barrier *b)
+{
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+#if defined(__GNUC__)
+#define PYBP__LOAD_GEN(b) __atomic_load_n(&(b)->gen, __ATOMIC_ACQUIRE)
+#define PYBP__STORE_GEN(b, v) __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
+#define PYBP__SPINS 20000
+#else
+#define PYBP__LOAD_GEN(b) ((b)->gen)
+#define PYBP__STORE_GEN(b, v) ((b)->gen = (v))
+#define PYBP__SPINS 0
+#endif
+
+static void pybp__barrier_wait(pybp__barrier *b)
+{
+    unsigned gen;
+    long spin;
+    pthread_mutex_lock(&b->mu);
+    gen = b->gen;
+    if (++b->count == b->parties) {
+        b->count = 0;
+        PYBP__STORE_GEN(b, gen + 1);
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    pthread_mutex_unlock(&b->mu);
+    for (spin = 0; spin < PYBP__SPINS; spin++)
+        if (PYBP__LOAD_GEN(b) != gen)
+            return;
+    pthread_mutex_lock(&b->mu);
+    while (b->gen == gen)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+typedef struct pybp__worker {
+    pybp__epoch *e;
+    pybp__barrier *bar;
+    size_t part, parts;
+    pthread_t tid;
+} pybp__worker;
+
+static void pybp__epoch_part(pybp__worker *wk)
+{
+    pybp__epoch *e = wk->e;
+    size_t first, c;
+    for (first = 0; first < e->nperm; first += c) {
+        c = pybp__min(e->mbs, e->nperm - first);
+        pybp__batch_passes(e, first, c, wk->part, wk->parts);
+        pybp__barrier_wait(wk->bar);
+        if (wk->part == 0)
+            pybp__add_costs(e, c);
+        pybp__bp34(e->s, e->K, e->p, e->w, e->w->a, c, e->decay, e->step, 1,
+                   wk->part, wk->parts);
+        pybp__barrier_wait(wk->bar);
+    }
+}
+
+/* A worker first waits at the start gate: by then the caller has fixed how
+ * many threads run (parts) and given each its part. */
+static void *pybp__worker_main(void *arg)
+{
+    pybp__worker *wk = (pybp__worker *)arg;
+    pybp__barrier_wait(wk->bar);
+    pybp__epoch_part(wk);
+    return NULL;
+}
+
+/* Runs the epoch on up to `threads` threads, the caller's among them; with
+ * fewer if some cannot be created (the same bits either way). */
+static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
+{
+    pybp__worker wk[PYBP_MAX_THREADS];
+    pybp__barrier bar;
+    size_t t, started;
+    if (!pybp__barrier_init(&bar, (unsigned)threads)) {
+        pybp__epoch_single(e);
+        return;
+    }
+    for (t = 0; t < threads; t++) {
+        wk[t].e = e;
+        wk[t].bar = &bar;
+        wk[t].part = t;
+        wk[t].parts = threads;
+    }
+    for (started = 1; started < threads; started++)
+        if (pthread_create(&wk[started].tid, NULL, pybp__worker_main,
+                           &wk[started]) != 0)
+            break;
+    /* The workers are held at the start gate until this thread arrives. */
+    pthread_mutex_lock(&bar.mu);
+    bar.parties = (unsigned)started;
+    for (t = 0; t < started; t++)
+        wk[t].parts = started;
+    pthread_mutex_unlock(&bar.mu);
+    pybp__barrier_wait(&bar);
+    pybp__epoch_part(&wk[0]);
+    for (t = 1; t < started; t++)
+        pthread_join(wk[t].tid, NULL);
+    pybp__barrier_destroy(&bar);
+}
+#endif /* PYBP__THREADS */
+
+/* ------------------------------------------------------------------------ */
 /* Entry points                                                             */
+
+/* Validated pieces every data entry point sets up. */
+static void pybp__setup(const pybp__shape *s, const pybp_data *data,
+                        const double *params, double *work, size_t nwork,
+                        int backprop, pybp__work *w)
+{
+    pybp__carve(s, work, nwork, backprop, w);
+    pybp__to_internal(s, params, w->p);
+    pybp__fill_table(data, w->table);
+}
 
 int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
                      const pybp_data *data, double *out, size_t nout,
@@ -697,7 +1267,8 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
-    size_t first, c, x, j, nL;
+    const pybp__kern *K;
+    size_t first, c, x, nL;
     int st;
 
     if (params == NULL || data == NULL || out == NULL || work == NULL)
@@ -709,14 +1280,16 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
     if (nout != data->count * nL)
         return PYBP_ELENGTH;
 
-    pybp__carve(&s, work, nwork, 0, &w);
+    K = pybp__kernels(s.isa);
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, c, w.a[0], NULL);
-        pybp__feedforward(&s, params, w.a, c);
+        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
+                   NULL);
+        pybp__feedforward(&s, K, w.p, w.a, 0, c);
         for (x = 0; x < c; x++)
-            for (j = 0; j < nL; j++)
-                out[(first + x) * nL + j] = w.a[s.L][j * c + x];
+            memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
+                   nL * sizeof(double));
     }
     return PYBP_OK;
 }
@@ -727,7 +1300,8 @@ int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
-    size_t first, c;
+    const pybp__kern *K;
+    size_t first, c, x;
     double t;
     int st;
 
@@ -739,13 +1313,17 @@ int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
     if (st != PYBP_OK)
         return st;
 
+    K = pybp__kernels(s.isa);
     t = *total;
-    pybp__carve(&s, work, nwork, 0, &w);
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, c, w.a[0], w.y);
-        pybp__feedforward(&s, params, w.a, c);
-        pybp__add_costs(&s, &w, c, &t);
+        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
+                   w.y);
+        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__costs(&s, &w, w.a, 0, c);
+        for (x = 0; x < c; x++)
+            t += w.cost[x];
     }
     *total = t;
     return PYBP_OK;
@@ -757,7 +1335,8 @@ int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
-    size_t first, c, p;
+    const pybp__kern *K;
+    size_t first, c;
     int st;
 
     if (params == NULL || data == NULL || grad == NULL || work == NULL)
@@ -770,16 +1349,18 @@ int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
     if (st != PYBP_OK)
         return st;
 
-    pybp__carve(&s, work, nwork, 1, &w);
-    pybp__zero(w.S, s.P);
+    K = pybp__kernels(s.isa);
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(w.S, 0, s.Pi * sizeof(double));    /* all bits zero: +0.0 */
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, c, w.a[0], w.y);
-        pybp__feedforward(&s, params, w.a, c);
-        pybp__backprop(&s, params, &w, c);
+        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
+                   w.y);
+        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__backprop(&s, w.p, &w, w.a, 0, c);
+        pybp__bp34(&s, K, w.p, &w, w.a, c, 0.0, 0.0, 0, 0, 1);
     }
-    for (p = 0; p < s.P; p++)
-        grad[p] = w.S[p] / (double)data->count;
+    pybp__from_internal(&s, w.S, grad, (double)data->count);
     return PYBP_OK;
 }
 
@@ -789,6 +1370,7 @@ int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    const pybp__kern *K;
     size_t first, c, x, i, nL, target, hits = 0;
     int st;
 
@@ -800,23 +1382,33 @@ int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
     if (st != PYBP_OK)
         return st;
 
+    K = pybp__kernels(s.isa);
     nL = s.n[s.L];
-    pybp__carve(&s, work, nwork, 0, &w);
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, c, w.a[0], NULL);
-        pybp__feedforward(&s, params, w.a, c);
+        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
+                   NULL);
+        pybp__feedforward(&s, K, w.p, w.a, 0, c);
         for (x = 0; x < c; x++) {
             i = first + x;
             target = data->labels != NULL
                 ? (size_t)data->labels[i]
-                : pybp__argmax(data->y + i * nL, nL, 1);
-            if (pybp__argmax(w.a[s.L] + x, nL, c) == target)
+                : pybp__argmax(data->y + i * nL, nL);
+            if (pybp__argmax(w.a[s.L] + x * s.pw[s.L], nL) == target)
                 hits++;
         }
     }
     *correct = hits;
     return PYBP_OK;
+}
+
+/* decay = 1 - eta*lmbda/n and step = eta/m, as the reference computes them. */
+static void pybp__rates(double eta, double lmbda, size_t n, size_t m,
+                        double *decay, double *step)
+{
+    *decay = 1.0 - eta * lmbda / (double)n;
+    *step = eta / (double)m;
 }
 
 int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
@@ -825,6 +1417,7 @@ int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    pybp__epoch e;
     size_t need;
     int st;
 
@@ -842,9 +1435,18 @@ int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
     if (st != PYBP_OK)
         return st;
 
-    pybp__carve(&s, work, nwork, 1, &w);
-    pybp__sgd_step(&s, params, data, NULL, 0, data->count, eta, lmbda, n, &w,
-                   NULL);
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(&e, 0, sizeof e);
+    e.s = &s;
+    e.K = pybp__kernels(s.isa);
+    e.data = data;
+    e.perm = NULL;
+    e.nperm = e.mbs = data->count;
+    pybp__rates(eta, lmbda, n, data->count, &e.decay, &e.step);
+    e.p = w.p;
+    e.w = &w;
+    pybp__epoch_single(&e);
+    pybp__from_internal(&s, w.p, params, 0.0);
     return PYBP_OK;
 }
 
@@ -855,7 +1457,8 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
-    size_t need, first, c, i;
+    pybp__epoch e;
+    size_t need, i, mbs, last;
     double t = 0.0;
     int st;
 
@@ -868,8 +1471,9 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
         st = pybp__check_sgd_values(eta, lmbda, n);
     /* The largest mini-batch must fit; a mini_batch_size above nperm is
      * one batch of nperm. */
+    mbs = pybp__min(mini_batch_size, nperm);
     if (st == PYBP_OK)
-        st = pybp__ws(&s, pybp__min(mini_batch_size, nperm), &need);
+        st = pybp__ws(&s, mbs, &need);
     if (st == PYBP_OK && nwork < need)
         st = PYBP_EWORKSPACE;
     /* Every index and label before the first update: on error params are
@@ -884,13 +1488,41 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
 
     if (cost_total != NULL)
         t = *cost_total;
-    pybp__carve(&s, work, nwork, 1, &w);
-    for (first = 0; first < nperm; first += c) {
-        c = pybp__min(mini_batch_size, nperm - first);
-        pybp__sgd_step(&s, params, data, perm, first, c, eta, lmbda, n, &w,
-                       cost_total != NULL ? &t : NULL);
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(&e, 0, sizeof e);
+    e.s = &s;
+    e.K = pybp__kernels(s.isa);
+    e.data = data;
+    e.perm = perm;
+    e.nperm = nperm;
+    e.mbs = mbs;
+    e.p = w.p;
+    e.w = &w;
+    e.want_cost = cost_total != NULL;
+    e.total = t;
+    /* Every batch but the last has mbs examples; the last may be shorter
+     * and gets its own step eta / m. */
+    last = nperm % mbs;
+    pybp__rates(eta, lmbda, n, mbs, &e.decay, &e.step);
+    if (last != 0) {
+        /* the full batches, then the short last one */
+        e.nperm = nperm - last;
     }
+#ifdef PYBP__THREADS
+    if (s.threads > 1 && e.nperm > 0)
+        pybp__epoch_threads(&e, (size_t)s.threads);
+    else
+#endif
+    if (e.nperm > 0)
+        pybp__epoch_single(&e);
+    if (last != 0) {
+        e.perm = perm + (nperm - last);
+        e.nperm = e.mbs = last;
+        pybp__rates(eta, lmbda, n, last, &e.decay, &e.step);
+        pybp__epoch_single(&e);
+    }
+    pybp__from_internal(&s, w.p, params, 0.0);
     if (cost_total != NULL)
-        *cost_total = t;
+        *cost_total = e.total;
     return PYBP_OK;
 }

@@ -49,6 +49,7 @@ extern "C" {
 #define PYBP_ECHECKSUM   15  /* a model file's checksum does not match */
 #define PYBP_ETRUNCATED  16  /* a model file ends early */
 #define PYBP_EVERSION    17  /* a model file has an unsupported version */
+#define PYBP_EISA        18  /* instruction set not supported by this CPU or build */
 
 /* Activation codes, one per layer l = 1 .. L. */
 #define PYBP_SIGMOID  1
@@ -64,12 +65,33 @@ extern "C" {
 
 #define PYBP_MAX_LAYERS 64
 
-/* A network's shape.  The caller owns the arrays it points to. */
+/*
+ * Instruction-set paths of the float64 kernels (pybp_net.isa).  Every path
+ * gives the same bits; they differ only in speed.  SCALAR is portable C
+ * (using the baseline vector unit where the compiler supports it), AVX2 and
+ * AVX512 are x86-64 paths chosen at run time.
+ */
+#define PYBP_ISA_AUTO   0   /* the best path this CPU and build support */
+#define PYBP_ISA_SCALAR 1
+#define PYBP_ISA_AVX2   2
+#define PYBP_ISA_AVX512 3
+
+/* Most worker threads pybp_sgd_epoch accepts (pybp_net.threads). */
+#define PYBP_MAX_THREADS 64
+
+/*
+ * A network's shape, and how to run it.  The caller owns the arrays it
+ * points to.  Zero-initialise the struct (e.g. pybp_net net = {0};) so that
+ * fields added later take their defaults.
+ */
 typedef struct pybp_net {
     size_t nlayers;            /* L + 1, from 2 to PYBP_MAX_LAYERS */
     const size_t *sizes;       /* nlayers sizes n_0 .. n_L, each >= 1 */
     const int *activations;    /* nlayers - 1 codes, for layers 1 .. L */
     int cost;                  /* a PYBP_* cost code */
+    int isa;                   /* a PYBP_ISA_* code; 0 = best available */
+    int threads;               /* threads for pybp_sgd_epoch, 0 .. PYBP_MAX_THREADS;
+                                  0 or 1 = the calling thread only */
 } pybp_net;
 
 /*
@@ -98,6 +120,16 @@ const char *pybp_strerror(int status);
 
 /* The library version, e.g. "0.1.0". */
 const char *pybp_version(void);
+
+/* 1 if the PYBP_ISA_* path isa can run here (this CPU, this build), else 0.
+ * PYBP_ISA_AUTO and PYBP_ISA_SCALAR are always supported. */
+int pybp_isa_supported(int isa);
+
+/* The PYBP_ISA_* code PYBP_ISA_AUTO stands for on this CPU (never 0). */
+int pybp_isa_best(void);
+
+/* "auto", "scalar", "avx2", "avx512", or "unknown" for other codes. */
+const char *pybp_isa_name(int isa);
 
 /* Validates the network and stores P, its parameter count, in *nparams. */
 int pybp_nparams(const pybp_net *net, size_t *nparams);

@@ -283,11 +283,15 @@ static int model_layout(const pybp_net *net, size_t *nbytes, size_t *np)
         if (n == 0 || !fits_u32(n))
             return PYBP_ESIZE;
     }
+    /* Every code's range before softmax's place, as pybp_nparams checks:
+     * a network with both problems gets the same status from both. */
     for (l = 1; l < nl; l++) {
         int act = net->activations[l - 1];
-        if (act < 0)
+        if (act < PYBP_SIGMOID || act > PYBP_SOFTMAX)
             return PYBP_EACTIVATION;
-        status = check_activation((uint32_t)act, l, nl - 1);
+    }
+    for (l = 1; l < nl; l++) {
+        status = check_activation((uint32_t)net->activations[l - 1], l, nl - 1);
         if (status != PYBP_OK)
             return status;
     }

@@ -575,6 +575,12 @@ static void test_arguments(void)
     bad_acts[0] = PYBP_SOFTMAX;
     bad_acts[1] = PYBP_SIGMOID;
     CHECK_STATUS(pybp_model_size(&net, &zero), PYBP_ESOFTMAX);
+    /* Softmax on a hidden layer and an unknown code: EACTIVATION, as from
+     * pybp_nparams (found by fuzz/fuzz_entry.c). */
+    bad_acts[1] = 6;
+    CHECK_STATUS(pybp_model_size(&net, &zero), PYBP_EACTIVATION);
+    CHECK_STATUS(pybp_model_write(&net, params, 9, out, sizeof out),
+                 PYBP_EACTIVATION);
     bad_acts[0] = PYBP_RELU;
     bad_acts[1] = PYBP_IDENTITY;               /* cross-entropy: sigmoid only */
     CHECK_STATUS(pybp_model_size(&net, &zero), PYBP_ECOMBINATION);

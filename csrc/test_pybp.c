@@ -111,6 +111,7 @@ static pybp_net make_net(size_t nlayers, const size_t *sizes,
                          const int *acts, int cost)
 {
     pybp_net net;
+    memset(&net, 0, sizeof net);
     net.nlayers = nlayers;
     net.sizes = sizes;
     net.activations = acts;
@@ -150,14 +151,14 @@ static void test_strings(void)
 {
     int i, j;
     CHECK(strcmp(pybp_version(), "0.1.0") == 0);
-    for (i = PYBP_OK; i <= PYBP_EVERSION; i++) {
+    for (i = PYBP_OK; i <= PYBP_EISA; i++) {
         CHECK(pybp_strerror(i) != NULL);
         CHECK(strcmp(pybp_strerror(i), "unknown pybp status") != 0);
         for (j = PYBP_OK; j < i; j++)
             CHECK(strcmp(pybp_strerror(i), pybp_strerror(j)) != 0);
     }
     CHECK(strcmp(pybp_strerror(-1), "unknown pybp status") == 0);
-    CHECK(strcmp(pybp_strerror(PYBP_EVERSION + 1), "unknown pybp status") == 0);
+    CHECK(strcmp(pybp_strerror(PYBP_EISA + 1), "unknown pybp status") == 0);
 }
 
 static void test_sizes(void)
@@ -262,14 +263,14 @@ static void test_hand_activations(void)
     static const double xs[2] = {2.0, -2.0};          /* z = 0.75, -1.25 */
     static const double p23[9] = {0, 0, 0, 0, 0, 0, 1.0, 2.0, 2.0};
     static const double x2[2] = {3.0, -7.0};
-    double work[256], out[3], total, a, e, s, grad[9], yv[1];
+    double work[1024], out[3], total, a, e, s, grad[9], yv[1];
     pybp_net net;
     pybp_data d;
 
     /* sigmoid: both branches */
     net = make_net(2, s11, sig, PYBP_QUADRATIC);
     d = data_f64(2, xs, NULL, NULL);
-    CHECK_ST(pybp_feedforward(&net, p11, 2, &d, out, 2, work, 256), PYBP_OK);
+    CHECK_ST(pybp_feedforward(&net, p11, 2, &d, out, 2, work, 1024), PYBP_OK);
     CHECK(out[0] == 1.0 / (1.0 + exp(-0.75)));
     e = exp(-1.25);
     CHECK(out[1] == e / (1.0 + e));
@@ -282,16 +283,16 @@ static void test_hand_activations(void)
     yv[0] = 0.25;
     d = data_f64(1, xs, yv, NULL);
     total = 0.0;
-    CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 256), PYBP_OK);
+    CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 1024), PYBP_OK);
     a = 1.0 / (1.0 + exp(-0.75));
     CHECK(total == -((0.0 + 0.25 * log(a)) + 0.75 * log(1.0 - a)));
     /* BP1 simplified: delta = a - y; dC/dW = delta * x, dC/db = delta */
-    CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 256), PYBP_OK);
+    CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 1024), PYBP_OK);
     CHECK(grad[0] == (a - 0.25) * 2.0 && grad[1] == a - 0.25);
 
     /* tanh, quadratic: delta = (a - y)(1 - a^2) */
     net = make_net(2, s11, th, PYBP_QUADRATIC);
-    CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 256), PYBP_OK);
+    CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 1024), PYBP_OK);
     a = tanh(0.75);
     CHECK(grad[1] == (a - 0.25) * (1.0 - a * a));
     CHECK(grad[0] == grad[1] * 2.0);
@@ -303,7 +304,7 @@ static void test_hand_activations(void)
         double e0 = exp(-1.0), ee[3], aa[3];
         int j;
         d = data_f64(1, x2, NULL, lab);
-        CHECK_ST(pybp_feedforward(&net, p23, 9, &d, out, 3, work, 256),
+        CHECK_ST(pybp_feedforward(&net, p23, 9, &d, out, 3, work, 1024),
                  PYBP_OK);
         ee[0] = e0;
         ee[1] = exp(0.0);
@@ -314,10 +315,10 @@ static void test_hand_activations(void)
         CHECK(same(out, aa, 3));
         CHECK(fabs(out[0] - 0.155362403496964) < 1e-15);
         total = 0.0;
-        CHECK_ST(pybp_cost(&net, p23, 9, &d, &total, work, 256), PYBP_OK);
+        CHECK_ST(pybp_cost(&net, p23, 9, &d, &total, work, 1024), PYBP_OK);
         CHECK(total == -(0.0 + 1.0 * log(aa[1])));
         /* log-likelihood BP1: delta = a - onehot */
-        CHECK_ST(pybp_gradient(&net, p23, 9, &d, grad, 9, work, 256),
+        CHECK_ST(pybp_gradient(&net, p23, 9, &d, grad, 9, work, 1024),
                  PYBP_OK);
         CHECK(grad[6] == aa[0] && grad[7] == aa[1] - 1.0 && grad[8] == aa[2]);
         CHECK(grad[0] == aa[0] * 3.0 && grad[1] == aa[0] * -7.0);
@@ -331,7 +332,7 @@ static void test_hand_activations(void)
         net = make_net(2, s11, sig, PYBP_CROSS_ENTROPY);
         d = data_f64(1, one, zero, NULL);
         total = 0.0;
-        CHECK_ST(pybp_cost(&net, big, 2, &d, &total, work, 256), PYBP_OK);
+        CHECK_ST(pybp_cost(&net, big, 2, &d, &total, work, 1024), PYBP_OK);
         CHECK(isinf(total) && total > 0.0);
     }
 }
@@ -760,15 +761,241 @@ static void test_evaluate(void)
     static const double y[12] = {0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1};
     pybp_net net = make_net(2, sizes, acts, PYBP_QUADRATIC);
     pybp_data d = data_f64(4, x, NULL, labels);
-    double work[64];
+    double work[1024];
     size_t correct = 99;
     /* predictions 0, 0, 2, 0 */
-    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 64), PYBP_OK);
+    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024), PYBP_OK);
     CHECK(correct == 2);
     /* targets 1, 0, 2, 0 */
     d = data_f64(4, x, y, NULL);
-    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 64), PYBP_OK);
+    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024), PYBP_OK);
     CHECK(correct == 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Instruction-set paths and threads                                        */
+
+static void test_isa_queries(void)
+{
+    int isa;
+    CHECK(pybp_isa_supported(PYBP_ISA_AUTO) == 1);
+    CHECK(pybp_isa_supported(PYBP_ISA_SCALAR) == 1);
+    CHECK(pybp_isa_supported(PYBP_ISA_AVX512 + 1) == 0);
+    CHECK(pybp_isa_supported(-1) == 0);
+    isa = pybp_isa_best();
+    CHECK(isa >= PYBP_ISA_SCALAR && isa <= PYBP_ISA_AVX512);
+    CHECK(pybp_isa_supported(isa) == 1);
+    /* the best is the widest supported */
+    for (isa = pybp_isa_best() + 1; isa <= PYBP_ISA_AVX512; isa++)
+        CHECK(pybp_isa_supported(isa) == 0);
+    CHECK(strcmp(pybp_isa_name(PYBP_ISA_AUTO), "auto") == 0);
+    CHECK(strcmp(pybp_isa_name(PYBP_ISA_SCALAR), "scalar") == 0);
+    CHECK(strcmp(pybp_isa_name(PYBP_ISA_AVX2), "avx2") == 0);
+    CHECK(strcmp(pybp_isa_name(PYBP_ISA_AVX512), "avx512") == 0);
+    CHECK(strcmp(pybp_isa_name(7), "unknown") == 0);
+    printf("instruction sets: best %s; supported:",
+           pybp_isa_name(pybp_isa_best()));
+    for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_AVX512; isa++)
+        if (pybp_isa_supported(isa))
+            printf(" %s", pybp_isa_name(isa));
+    printf("\n");
+}
+
+/* Everything one run of every kernel produces, for comparing runs. */
+typedef struct results {
+    double *out, *grad, *upd, *epoch, *epoch2;
+    double cost, cost_min_ws, epoch_cost, epoch2_cost;
+    size_t correct;
+} results;
+
+static void results_alloc(results *r, size_t nout, size_t P)
+{
+    r->out = dalloc(nout);
+    r->grad = dalloc(P);
+    r->upd = dalloc(P);
+    r->epoch = dalloc(P);
+    r->epoch2 = dalloc(P);
+}
+
+static void results_free(results *r)
+{
+    free(r->out);
+    free(r->grad);
+    free(r->upd);
+    free(r->epoch);
+    free(r->epoch2);
+}
+
+/* Runs every kernel of net (its isa and threads as set) on d. */
+static void run_all(const pybp_net *net, const double *params, size_t P,
+                    const pybp_data *d, const size_t *perm, size_t mbs,
+                    size_t nout, double *work, size_t nwork, size_t nmin,
+                    results *r)
+{
+    CHECK_ST(pybp_feedforward(net, params, P, d, r->out, nout, work, nmin),
+             PYBP_OK);
+    r->cost = 0.125;
+    CHECK_ST(pybp_cost(net, params, P, d, &r->cost, work, nwork), PYBP_OK);
+    r->cost_min_ws = 0.0;
+    CHECK_ST(pybp_cost(net, params, P, d, &r->cost_min_ws, work, nmin),
+             PYBP_OK);
+    CHECK_ST(pybp_gradient(net, params, P, d, r->grad, P, work, nmin),
+             PYBP_OK);
+    CHECK_ST(pybp_evaluate(net, params, P, d, &r->correct, work, nwork),
+             PYBP_OK);
+    memcpy(r->upd, params, P * sizeof(double));
+    CHECK_ST(pybp_update_mini_batch(net, r->upd, P, d, 0.5, 0.25, 1000,
+                                    work, nwork), PYBP_OK);
+    memcpy(r->epoch, params, P * sizeof(double));
+    r->epoch_cost = 0.0;
+    CHECK_ST(pybp_sgd_epoch(net, r->epoch, P, d, perm, d->count, mbs, 3.0,
+                            0.0, d->count, &r->epoch_cost, work, nwork),
+             PYBP_OK);
+    /* a second epoch from there, with weight decay and a smaller batch */
+    memcpy(r->epoch2, r->epoch, P * sizeof(double));
+    r->epoch2_cost = 0.0;
+    CHECK_ST(pybp_sgd_epoch(net, r->epoch2, P, d, perm, d->count,
+                            mbs > 2 ? mbs - 2 : 1, 0.75, 2.0, 3 * d->count,
+                            &r->epoch2_cost, work, nwork), PYBP_OK);
+}
+
+static int same_results(const results *a, const results *b, size_t nout,
+                        size_t P)
+{
+    return same(a->out, b->out, nout) && same(a->grad, b->grad, P)
+        && same(a->upd, b->upd, P) && same(a->epoch, b->epoch, P)
+        && same(a->epoch2, b->epoch2, P) && same(&a->cost, &b->cost, 1)
+        && same(&a->cost_min_ws, &b->cost_min_ws, 1)
+        && same(&a->epoch_cost, &b->epoch_cost, 1)
+        && same(&a->epoch2_cost, &b->epoch2_cost, 1)
+        && a->correct == b->correct;
+}
+
+/* A layer size: often 1 or next to a multiple of the vector widths. */
+static size_t random_size(void)
+{
+    static const size_t picks[] = {1, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17,
+                                   23, 24, 25, 31, 32, 33, 40, 47, 49, 64,
+                                   65, 70};
+    return picks[rng_below(sizeof picks / sizeof picks[0])];
+}
+
+/*
+ * Every supported instruction-set path, and 2 or 3 worker threads, give the
+ * bits of the scalar path on one thread, for every kernel, on random
+ * networks: layer sizes around the vector widths and register blocks, each
+ * output activation and cost, uint8 and float64 inputs, labels and dense
+ * targets, batch sizes 1 .. 17, minimum and roomy workspaces.
+ */
+static void test_isa_paths(void)
+{
+    static const int outs[6][2] = {
+        {PYBP_SIGMOID, PYBP_QUADRATIC}, {PYBP_TANH, PYBP_QUADRATIC},
+        {PYBP_RELU, PYBP_QUADRATIC}, {PYBP_IDENTITY, PYBP_QUADRATIC},
+        {PYBP_SIGMOID, PYBP_CROSS_ENTROPY}, {PYBP_SOFTMAX, PYBP_LOG_LIKELIHOOD}};
+    size_t round, rounds = 120, compared = 0;
+    for (round = 0; round < rounds; round++) {
+        size_t sizes[5], L = 1 + rng_below(3), l, i, count, mbs, P, nout;
+        size_t n0, nL, nwork, nmin, *perm;
+        int acts[4], isa, t, pick = (int)(round % 6);
+        pybp_net net;
+        pybp_data d;
+        double *params, *x, *y;
+        unsigned char *xu8;
+        int32_t *labels;
+        double *work;
+        results ref, r;
+
+        for (l = 0; l <= L; l++)
+            sizes[l] = random_size();
+        for (l = 0; l + 1 < L; l++)
+            acts[l] = PYBP_SIGMOID + (int)rng_below(4);
+        acts[L - 1] = outs[pick][0];
+        net = make_net(L + 1, sizes, acts, outs[pick][1]);
+        P = nparams_of(&net);
+        n0 = sizes[0];
+        nL = sizes[L];
+        count = 1 + rng_below(40);
+        mbs = 1 + rng_below(17);
+        nout = count * nL;
+        params = dalloc(P);
+        fill_uniform(params, P, -1.0, 1.0);
+        for (i = 0; i < P; i++)        /* exact zeros: signed-zero cases */
+            if (rng_below(16) == 0)
+                params[i] = 0.0;
+        x = dalloc(count * n0);
+        fill_uniform(x, count * n0, -2.0, 2.0);
+        xu8 = xmalloc(count * n0);
+        for (i = 0; i < count * n0; i++)
+            xu8[i] = rng_below(3) == 0 ? 0 : (unsigned char)rng_below(256);
+        y = dalloc(count * nL);
+        fill_uniform(y, count * nL, 0.0, 1.0);
+        labels = xmalloc(count * sizeof(int32_t));
+        for (i = 0; i < count; i++)
+            labels[i] = (int32_t)rng_below(nL);
+        perm = xmalloc(count * sizeof(size_t));
+        shuffle(perm, count);
+
+        memset(&d, 0, sizeof d);
+        d.count = count;
+        if (round % 2 == 0) {
+            d.x_u8 = xu8;
+            d.x_divisor = round % 4 == 0 ? 255.0 : 3.0;
+        } else {
+            d.x = x;
+        }
+        if ((round / 2) % 2 == 0)
+            d.labels = labels;
+        else
+            d.y = y;
+
+        nwork = ws_of(&net, count > mbs ? count : mbs);
+        nmin = ws_of(&net, 1);
+        work = dalloc(nwork);
+        results_alloc(&ref, nout, P);
+        results_alloc(&r, nout, P);
+        net.isa = PYBP_ISA_SCALAR;
+        run_all(&net, params, P, &d, perm, mbs, nout, work, nwork, nmin, &ref);
+        for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_AVX512; isa++) {
+            if (!pybp_isa_supported(isa))
+                continue;
+            for (t = 0; t <= 3; t++) {
+                if (isa == PYBP_ISA_SCALAR && t == 0)
+                    continue;
+                if (t == 1)
+                    continue;  /* 1 is the same as 0 */
+                net.isa = isa;
+                net.threads = t;
+                run_all(&net, params, P, &d, perm, mbs, nout, work, nwork,
+                        nmin, &r);
+                compared++;
+                if (!same_results(&ref, &r, nout, P)) {
+                    fprintf(stderr, "round %lu: %s, %d threads differs from "
+                            "scalar: sizes", (unsigned long)round,
+                            pybp_isa_name(isa), t);
+                    for (l = 0; l <= L; l++)
+                        fprintf(stderr, " %lu", (unsigned long)sizes[l]);
+                    fprintf(stderr, ", count %lu, mbs %lu\n",
+                            (unsigned long)count, (unsigned long)mbs);
+                    CHECK(0);
+                } else {
+                    CHECK(1);
+                }
+            }
+        }
+        net.isa = PYBP_ISA_AUTO;
+        net.threads = 0;
+        results_free(&ref);
+        results_free(&r);
+        free(work);
+        free(params);
+        free(x);
+        free(xu8);
+        free(y);
+        free(labels);
+        free(perm);
+    }
+    CHECK(compared >= rounds * 2);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1139,6 +1366,25 @@ static void test_bad_arguments(void)
     a.nperm = 4;   /* example 2 is not in the epoch */
     EXPECT(ONLY(F_SGD), &a, PYBP_OK, "bad label outside the epoch");
 
+    /* instruction sets and threads */
+    a = b; a.net.isa = PYBP_ISA_AVX512 + 1;
+    EXPECT(ALL, &a, PYBP_EISA, "unknown isa code");
+    a = b; a.net.isa = -1;
+    EXPECT(ALL, &a, PYBP_EISA, "isa -1");
+    for (i = PYBP_ISA_SCALAR; i <= PYBP_ISA_AVX512; i++) {
+        a = b; a.net.isa = (int)i;
+        EXPECT(ALL, &a, pybp_isa_supported((int)i) ? PYBP_OK : PYBP_EISA,
+               "a known isa: OK where supported");
+    }
+    a = b; a.net.threads = -1;
+    EXPECT(ALL, &a, PYBP_ESIZE, "threads -1");
+    a = b; a.net.threads = PYBP_MAX_THREADS + 1;
+    EXPECT(ALL, &a, PYBP_ESIZE, "threads above PYBP_MAX_THREADS");
+    a = b; a.net.threads = PYBP_MAX_THREADS;
+    EXPECT(ALL, &a, PYBP_OK, "PYBP_MAX_THREADS threads");
+    a = b; a.net.threads = 3;
+    EXPECT(ALL, &a, PYBP_OK, "more threads than examples per batch");
+
     /* permutation indices, checked before the first update */
     a = b; a.perm = bad_perm_index;
     EXPECT(ONLY(F_SGD), &a, PYBP_EINDEX, "perm index == count");
@@ -1160,6 +1406,8 @@ int main(void)
     test_sgd_epoch();
     test_input_forms();
     test_evaluate();
+    test_isa_queries();
+    test_isa_paths();
     test_bad_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

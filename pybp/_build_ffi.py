@@ -48,7 +48,7 @@ def make_builder():
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
         include_dirs=[os.path.relpath(CSRC)],
         extra_compile_args=_compile_args(),
-        libraries=[] if os.name == "nt" else ["m"],
+        libraries=[] if os.name == "nt" else ["m", "pthread"],
     )
     return builder
 

@@ -3,8 +3,17 @@
 A thin layer: Python buffers go to C without copies (ffi.from_buffer), a
 status code other than PYBP_OK becomes a Python exception naming the
 problem.  cffi releases the GIL for the duration of every C call.
+
+The C core has several instruction-set paths (portable "scalar", "avx2",
+"avx512"), all giving the same bits.  By default it picks the best one the
+CPU supports; the environment variable PYBP_ISA (auto, scalar, avx2,
+avx512), read once at import, or set_isa() / use_isa() force one, for tests
+and benchmarks.  Likewise PYBP_THREADS / set_threads() give sgd_epoch
+worker threads (same bits for any count).
 """
 
+import contextlib
+import os
 from array import array
 
 from ._pybp_c import ffi, lib
@@ -34,8 +43,98 @@ def version():
     return ffi.string(lib.pybp_version()).decode("ascii")
 
 
+# --- instruction set and threads --------------------------------------------
+
+ISA_CODES = {"auto": lib.PYBP_ISA_AUTO, "scalar": lib.PYBP_ISA_SCALAR,
+             "avx2": lib.PYBP_ISA_AVX2, "avx512": lib.PYBP_ISA_AVX512}
+
+
+def isa_name(code):
+    return ffi.string(lib.pybp_isa_name(code)).decode("ascii")
+
+
+def supported_isas():
+    """The instruction-set paths this CPU and build can run, e.g.
+    ["scalar", "avx2", "avx512"] (never "auto")."""
+    return [name for name, code in ISA_CODES.items()
+            if code != lib.PYBP_ISA_AUTO and lib.pybp_isa_supported(code)]
+
+
+def best_isa():
+    """The path "auto" stands for on this CPU."""
+    return isa_name(lib.pybp_isa_best())
+
+
+def _isa_code(name, what):
+    key = str(name).strip().lower() if name is not None else "auto"
+    if key not in ISA_CODES:
+        raise ValueError("%s: unknown instruction set %r (choose from %s)"
+                         % (what, name, ", ".join(ISA_CODES)))
+    code = ISA_CODES[key]
+    if not lib.pybp_isa_supported(code):
+        raise ValueError("%s: instruction set %r is not supported by this CPU "
+                         "or build (supported: %s)"
+                         % (what, key, ", ".join(supported_isas())))
+    return code
+
+
+def _threads_count(value, what):
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("%s: threads must be an integer, got %r"
+                         % (what, value)) from None
+    if not 0 <= n <= lib.PYBP_MAX_THREADS:
+        raise ValueError("%s: threads must be in 0 .. %d, got %d"
+                         % (what, lib.PYBP_MAX_THREADS, n))
+    return n
+
+
+_isa = _isa_code(os.environ.get("PYBP_ISA", "").strip() or "auto", "PYBP_ISA")
+_threads = _threads_count(os.environ.get("PYBP_THREADS", "").strip() or 0,
+                          "PYBP_THREADS")
+
+
+def get_isa():
+    """The instruction-set setting: "auto" or a forced path."""
+    return isa_name(_isa)
+
+
+def set_isa(name):
+    """Force an instruction-set path (or "auto"/None for the best); returns
+    the previous setting.  Applies to every later C call in this process."""
+    global _isa
+    previous = get_isa()
+    _isa = _isa_code(name, "set_isa")
+    return previous
+
+
+@contextlib.contextmanager
+def use_isa(name):
+    """with use_isa("scalar"): ... runs the C calls inside on that path."""
+    previous = set_isa(name)
+    try:
+        yield
+    finally:
+        set_isa(previous)
+
+
+def get_threads():
+    return _threads
+
+
+def set_threads(n):
+    """Worker threads for sgd_epoch (0 or 1: the calling thread only);
+    returns the previous count.  Results do not depend on it."""
+    global _threads
+    previous = _threads
+    _threads = _threads_count(n, "set_threads")
+    return previous
+
+
 def _net(spec):
-    """The pybp_net descriptor for spec, built once and kept on the spec."""
+    """The pybp_net descriptor for spec, built once and kept on the spec;
+    the instruction set and thread count are the current settings."""
     c = spec._c
     if c is None:
         sizes = ffi.new("size_t[]", spec.sizes)
@@ -44,7 +143,10 @@ def _net(spec):
                                      "activations": acts,
                                      "cost": COST_CODES[spec.cost]})
         c = spec._c = (net, sizes, acts)
-    return c[0]
+    net = c[0]
+    net.isa = _isa
+    net.threads = _threads
+    return net
 
 
 def _data(data):

@@ -1,4 +1,5 @@
-"""The `pybp` command: train, evaluate, predict, info (docs/cli.md).
+"""The `pybp` command: train, evaluate, predict, info, show, export-c, bench
+(docs/cli.md).
 
 main(argv) returns the exit code instead of exiting, so tests and other
 programs can call it in-process.  Exit codes: 0 success, 1 a runtime error
@@ -14,8 +15,9 @@ import math
 import os
 import platform
 import sys
+from typing import Optional, Sequence
 
-from . import __version__, _backend, checkpoint
+from . import __version__, _backend, checkpoint, gradbench, png
 from ._backend import BackendError
 from .progress import ProgressBar
 from .spec import ACTIVATIONS, COSTS
@@ -179,6 +181,10 @@ def build_parser():
                    help="print only the final result line")
     o.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
+    o.add_argument("--plot", metavar="FILE.svg",
+                   help="draw the learning curves (training cost, test "
+                        "accuracy) to this SVG file, rewritten after every "
+                        "epoch")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model",
@@ -212,6 +218,73 @@ def build_parser():
                        description="Describe this installation of pybp.")
     i.add_argument("--json", action="store_true", help="print a JSON object")
     i.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("show", help="summarise a model, or draw its first-layer "
+                                    "weights as a PNG",
+                       description="Print a model's sizes, activations, cost, "
+                                   "parameter count and per-layer weight norms; "
+                                   "with --png, draw each first-layer neuron's "
+                                   "weights as a square image instead (the "
+                                   "inputs must be a square number, e.g. 784 "
+                                   "= 28x28).")
+    s.add_argument("model", metavar="MODEL", help="a model file")
+    s.add_argument("--png", metavar="FILE.png",
+                   help="write the first-layer weights as a grid of images")
+    s.add_argument("--scale", type=_int_type(1), default=1, metavar="N",
+                   help="draw each weight as NxN pixels (default: 1)")
+    s.add_argument("--normalise", choices=png.NORMALISATIONS,
+                   default="symmetric",
+                   help="per neuron: symmetric (0 is mid-gray, the largest "
+                        "|w| black or white; default) or range (smallest "
+                        "black, largest white)")
+    s.add_argument("--json", action="store_true",
+                   help="print the summary as a JSON object")
+    s.set_defaults(func=cmd_show)
+
+    x = sub.add_parser("export-c", help="write a model as a self-contained C "
+                                        "header",
+                       description="Write MODEL as one C99 file: its parameters "
+                                   "as exact hex-float constants and "
+                                   "NAME_feedforward(), which computes the "
+                                   "same bits as pybp (compile with "
+                                   "-ffp-contract=off; needs only libm).")
+    x.add_argument("model", metavar="MODEL", help="a model file")
+    x.add_argument("-o", "--output", metavar="FILE",
+                   help="the file to write (default: standard output)")
+    x.add_argument("--name", default="model", metavar="PREFIX",
+                   help="prefix of the generated identifiers (default: model)")
+    x.set_defaults(func=cmd_export_c)
+
+    b = sub.add_parser("bench", help="benchmarks",
+                       description="Benchmarks of this installation.")
+    bsub = b.add_subparsers(dest="bench", metavar="BENCHMARK",
+                            parser_class=_Parser)
+    bsub.required = True
+    g = bsub.add_parser(
+        "gradient", help="backpropagation against finite differences",
+        description="For networks of growing size, time one backpropagation "
+                    "gradient on a small batch and the finite-difference "
+                    "gradient (2 cost evaluations per parameter), print both, "
+                    "their ratio and the largest relative difference between "
+                    "them.  Finite differences that would take longer than "
+                    "--budget are extrapolated from the parameters done.")
+    g.add_argument("--backend", choices=("c", "python"), help=backend_help)
+    g.add_argument("--sizes-list", type=_sizes_type, nargs="+",
+                   metavar="N,N,...",
+                   help="the networks (default: %s)"
+                        % " ".join(",".join(map(str, s))
+                                   for s in gradbench.DEFAULT_SIZES))
+    g.add_argument("--batch", type=_int_type(1), default=10, metavar="N",
+                   help="examples in the batch (default: 10)")
+    g.add_argument("--budget", type=_float_type(), default=3.0,
+                   metavar="SECONDS",
+                   help="finite-difference time per network before "
+                        "extrapolating (default: 3)")
+    g.add_argument("--seed", type=_int_type(0), default=0, metavar="N",
+                   help="seed of the networks and the data (default: 0)")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object per network")
+    g.set_defaults(func=cmd_bench_gradient)
     return parser
 
 
@@ -412,6 +485,16 @@ def _header(net, settings, train, test, where):
     return text
 
 
+def _plot_title(settings):
+    acts = settings["activations"]
+    return ("pybp train: %s, %s, %s cost, eta %g, %sbatch %d"
+            % ("-".join(map(str, settings["sizes"])),
+               acts[0] if len(set(acts)) == 1 else ",".join(acts),
+               settings["cost"], settings["eta"],
+               "lmbda %g, " % settings["lmbda"] if settings["lmbda"] else "",
+               settings["mini_batch_size"]))
+
+
 def cmd_train(args, out, err):
     from .network import Network
     _backend.kernels(args.backend)  # an unavailable backend fails at once
@@ -421,7 +504,8 @@ def cmd_train(args, out, err):
         # Tabular data: by default one hidden layer of 30, sized to the data.
         args.sizes = [csv[0].n_inputs, 30, _classes(*csv)]
     settings, spec = _settings(args, resumed)
-    for path, option in ((args.save, "--save"), (args.checkpoint, "--checkpoint")):
+    for path, option in ((args.save, "--save"), (args.checkpoint, "--checkpoint"),
+                         (args.plot, "--plot")):
         if path is not None:
             _check_output_path(path, option)
     train, test, where = _training_data(args, settings, csv)
@@ -451,6 +535,13 @@ def cmd_train(args, out, err):
     bar = ProgressBar(err, enabled=None if not args.quiet else False)
     state = {"saved": None}  # the epoch the checkpoint file holds
 
+    def plot():
+        if args.plot is not None:
+            from .svg import write_learning_curves
+            write_learning_curves(args.plot, history, epochs=epochs,
+                                  title=_plot_title(settings))
+    plot()  # exists (empty, or the resumed epochs) from the start
+
     def show(rec):
         if args.json:
             _say(out, _json_line({
@@ -472,6 +563,7 @@ def cmd_train(args, out, err):
                             net.shuffle_state, net.params, history,
                             extra={"pybp": __version__, "backend": net.backend})
             state["saved"] = net.epochs_trained
+        plot()
         if not args.quiet:
             show(rec)
         bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
@@ -610,6 +702,74 @@ def cmd_predict(args, out, err):
     return 0
 
 
+# --- show, export-c, bench gradient ---------------------------------------------------
+# Thin wrappers: the work is in summary.py, png.py, export_c.py, gradbench.py.
+
+
+def cmd_show(args, out, err):
+    from .summary import format_summary, summary
+    net = _load_model(args.model, "python")  # no kernel runs
+    if args.png is not None:
+        _check_output_path(args.png, "--png")
+        try:
+            width, height = png.write_weights_png(net, args.png, scale=args.scale,
+                                                  normalise=args.normalise)
+        except ValueError as exc:
+            raise RunError("%s: %s" % (args.model, exc)) from None
+        _say(out, "wrote %s: %d first-layer neurons, %dx%d pixels"
+             % (args.png, net.sizes[1], width, height))
+        return 0
+    facts = summary(net, source=args.model)
+    if args.json:
+        _say(out, json.dumps(facts))
+    else:
+        _say(out, format_summary(facts))
+    return 0
+
+
+def cmd_export_c(args, out, err):
+    from . import export_c
+    try:
+        export_c.check_name(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.output is not None and args.output != "-":
+        _check_output_path(args.output, "--output")
+    net = _load_model(args.model, "python")
+    source = os.path.basename(args.model)
+    if args.output is None or args.output == "-":
+        out.write(export_c.export_c(net, args.name, source=source))
+        out.flush()
+    else:
+        export_c.write_c(net, args.output, args.name, source=source)
+    return 0
+
+
+def cmd_bench_gradient(args, out, err):
+    _backend.kernels(args.backend)  # an unavailable backend fails at once
+    sizes_list = args.sizes_list or [list(s) for s in gradbench.DEFAULT_SIZES]
+    for sizes in sizes_list:
+        _network_spec(sizes, ["sigmoid"], "quadratic")  # bad sizes: usage error
+    rows = []
+    if not args.json:
+        _say(out, "backprop vs finite differences: backend %s, batch of %d, "
+             "central differences with eps %g (2 cost evaluations per "
+             "parameter), budget %g s per network"
+             % (args.backend or _backend.DEFAULT, args.batch, gradbench.EPS,
+                args.budget))
+        _say(out, gradbench.format_header())
+    for sizes in sizes_list:
+        rec = gradbench.bench_gradient(sizes, backend=args.backend,
+                                       batch=args.batch, budget=args.budget,
+                                       seed=args.seed)
+        rows.append(rec)
+        _say(out, _json_line(rec) if args.json else gradbench.format_row(rec))
+    notes = gradbench.format_notes(rows)
+    if notes and not args.json:
+        _say(out, notes)
+    return 0
+
+
 # --- info ---------------------------------------------------------------------------
 
 
@@ -713,7 +873,7 @@ def _describe(exc):
     return str(exc) or type(exc).__name__
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the pybp command line; returns the exit status."""
     out, err = sys.stdout, sys.stderr
     debug = bool(os.environ.get("PYBP_DEBUG"))
