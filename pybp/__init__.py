@@ -10,7 +10,7 @@ from . import _backend
 from ._backend import BackendError
 from .dataset import Dataset
 from .gradcheck import gradcheck
-from .network import Network, load
+from .network import DivergenceError, Network, load
 from .spec import ACTIVATIONS, COSTS
 
 __version__ = "0.1.0"
@@ -23,5 +23,5 @@ def available_backends() -> List[str]:
     return _backend.available()
 
 
-__all__ = ["ACTIVATIONS", "COSTS", "BackendError", "Dataset", "Network",
+__all__ = ["ACTIVATIONS", "COSTS", "BackendError", "DivergenceError", "Dataset", "Network",
            "available_backends", "backend", "gradcheck", "load", "__version__"]

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 
 from . import __version__, _backend, checkpoint, gradbench, png
 from ._backend import BackendError
+from .network import DivergenceError
 from .progress import ProgressBar
 from .spec import ACTIVATIONS, COSTS
 
@@ -903,7 +904,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             pass
         return 1
     except (RunError, ValueError, TypeError, OSError, BackendError,
-            MemoryError) as exc:
+            MemoryError, DivergenceError) as exc:
         if debug:
             raise
         _say(err, "pybp: error: %s" % _one_line(_describe(exc)))

@@ -19,6 +19,34 @@ from .spec import NetSpec
 INITS = ("normal", "scaled")
 
 
+class DivergenceError(ArithmeticError):
+    """Training produced NaN or infinite parameters.
+
+    Attributes: epoch and batch (both counted from 1), batches (mini-batches
+    per epoch) and eta.  The network keeps its parameters from just before
+    the mini-batch at fault.
+    """
+
+    def __init__(self, epoch, batch, batches, eta):
+        self.epoch, self.batch, self.batches, self.eta = epoch, batch, batches, eta
+        super().__init__(
+            "training diverged in epoch %d, mini-batch %d of %d: the parameters "
+            "became NaN or infinite. The learning rate eta=%g is most likely "
+            "too large; try a smaller eta (or the scaled init)."
+            % (epoch, batch, batches, eta))
+
+
+def _all_finite(values):
+    """True if no value is NaN or infinite.
+
+    The sum is a cheap first test: it is finite whenever every value is,
+    unless finite values overflow it, which the exact check then settles.
+    """
+    if math.isfinite(sum(values)):
+        return True
+    return all(map(math.isfinite, values))
+
+
 def _check_number(value, name, *, positive=False, nonnegative=False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError("%s must be a number, got %r" % (name, value))
@@ -306,29 +334,53 @@ class Network:
         return history
 
     def train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
-        """One epoch of sgd on a validated Dataset; returns its record."""
+        """One epoch of sgd on a validated Dataset; returns its record.
+
+        The epoch runs as a few kernel calls over pieces of whole
+        mini-batches (which changes no bit), so that progress can be
+        reported and divergence caught: when the parameters stop being
+        finite, the piece is replayed one mini-batch at a time from a
+        snapshot to name the mini-batch at fault, the parameters are left as
+        they were before it, and DivergenceError is raised.
+        """
         count = data.count
         perm = list(range(count))
         self._shuffle.shuffle(perm)
-        self.epochs_trained += 1
-        # Without progress reports the whole epoch is one kernel call; with
-        # them, pieces of whole mini-batches, which changes no bit.
-        piece = count
-        if progress is not None:
-            piece = max(1, (count // 50) // mini_batch_size) * mini_batch_size
+        m = mini_batch_size
+        pieces = 50 if progress is not None else 10
+        piece = max(1, (count // pieces) // m) * m
+        kernels, spec, params = self._kernels, self.spec, self._params
         total = 0.0
         start = time.perf_counter()
         for lo in range(0, count, piece):
-            total = self._kernels.sgd_epoch(self.spec, self._params, data,
-                                            perm[lo:lo + piece], mini_batch_size,
-                                            eta, lmbda, count, total)
+            before, snapshot = total, array("d", params)
+            total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
+                                      eta, lmbda, count, total)
+            if not _all_finite(params) or math.isnan(total):
+                params[:] = snapshot
+                self._find_divergence(data, perm, lo, piece, m, eta, lmbda, before)
             if progress is not None:
                 progress(min(lo + piece, count), count)
         seconds = time.perf_counter() - start
+        self.epochs_trained += 1
         return {"epoch": self.epochs_trained, "cost": total / count,
                 "seconds": seconds}
 
-    # --- state ------------------------------------------------------------------
+    def _find_divergence(self, data, perm, lo, piece, m, eta, lmbda, total):
+        """Replay perm[lo:lo+piece] batch by batch; raise at the first bad one."""
+        count, params = data.count, self._params
+        for b in range(lo, min(lo + piece, count), m):
+            snapshot = array("d", params)
+            total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
+                                            m, eta, lmbda, count, total)
+            if not _all_finite(params) or math.isnan(total):
+                params[:] = snapshot
+                raise DivergenceError(self.epochs_trained + 1, b // m + 1,
+                                      -(-count // m), eta)
+        raise RuntimeError("pybp: divergence seen once but not on replay; "
+                           "please report this")  # exactness makes replay agree
+
+    # --- state ---------------------------------------------------------------    # --- state ------------------------------------------------------------------
 
     @property
     def shuffle_state(self):
