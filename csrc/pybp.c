@@ -27,7 +27,19 @@
  *   sum over the mini-batch stays in a register from 0.0 to the update
  *   W <- decay W - step S                                   bp3(), bp4()
  * All deltas of a mini-batch are computed before any weight changes (BP2
- * reads the old W).
+ * reads the old W).  For small mini-batches, where streaming the weights
+ * through the cache costs more than the arithmetic, the update of each
+ * weight row is also fused with its use by the next mini-batch's forward
+ * pass (update_forward()).
+ *
+ * Workspace (doubles), for a chunk or mini-batch of B examples:
+ *   7 (alignment) + 256 (uint8 table) + Pi (internal parameters)
+ *   + Pi (sums S, gradient only) + B * (sum_l pw_l (activations)
+ *   + n_L (targets) + 1 (cost) + sum_{l>=1} pw_l (deltas)
+ *   + sum_l pw_l (the next mini-batch's activations)),
+ * Pi = sum_l (n_{l-1} + 1) pw_l.  The forward-only functions need neither S
+ * nor the deltas nor the second activations, so a given workspace holds
+ * more examples for them.
  *
  * Instruction sets: the loops of pybp_kernels.h are compiled for AVX-512F
  * and AVX2 (x86 with GCC or Clang, chosen at run time) and for the portable
@@ -56,8 +68,13 @@
 #error "pybp needs double arithmetic in double precision (i386: -msse2 -mfpmath=sse)"
 #endif
 
+/* No contraction into fused multiply-adds even if the build flags forget
+ * -ffp-contract=off: GCC's GNU modes contract by default, and the AVX-512
+ * path has FMA instructions available. */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) \
@@ -113,24 +130,55 @@ const char *pybp_version(void)
 /* ------------------------------------------------------------------------ */
 /* Kernel instances, one per instruction set                                */
 
+#if defined(__GNUC__)
+#define PYBP_K_INLINE inline __attribute__((always_inline))
+#else
+#define PYBP_K_INLINE
+#endif
+
+/*
+ * A layer's inputs for a batch of examples: rows of doubles (the
+ * activations of the layer below, or float64 inputs copied in), or, for the
+ * first layer of uint8 data, the data set's bytes read in place through the
+ * byte -> value table, which saves a pass converting them.
+ */
+typedef struct pybp__src {
+    const double *a;              /* rows of doubles: row x at a + x * ap */
+    size_t ap;
+    const unsigned char *u8;      /* or, if not NULL, bytes: row x at */
+    const size_t *idx;            /* u8 + idx(x) * n0, idx(x) = idx[x] */
+    size_t first, n0;             /* (or first + x when idx is NULL), */
+    const double *table;          /* byte b standing for table[b] */
+} pybp__src;
+
+static PYBP_K_INLINE const double *pybp__in_row(const pybp__src *in,
+                                                size_t x)
+{
+    return in->a + x * in->ap;
+}
+
+static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
+                                                         size_t x)
+{
+    return in->u8 + (in->idx != NULL ? in->idx[x] : in->first + x) * in->n0;
+}
+
 /* The signatures every instance of pybp_kernels.h provides. */
 typedef void pybp__forward_fn(const double *W, size_t wp, const double *b,
-                              size_t nin, size_t nvec, const double *a,
-                              size_t ap, double *z, size_t zp, size_t x0,
-                              size_t x1);
-typedef void pybp__bp4_fn(double *W, size_t wp, size_t nvec, const double *a,
-                          size_t ap, const double *d, size_t dp, size_t m,
-                          size_t k0, size_t k1, double decay, double step,
-                          int update);
+                              size_t nin, size_t nvec, const pybp__src *in,
+                              double *z, size_t zp, size_t x0, size_t x1);
+typedef void pybp__bp4_fn(double *W, size_t wp, size_t nvec,
+                          const pybp__src *in, const double *d, size_t dp,
+                          size_t m, size_t k0, size_t k1, double decay,
+                          double step, int update);
 typedef void pybp__bp3_fn(double *b, size_t nvec, const double *d, size_t dp,
                           size_t m, double step, int update);
 typedef void pybp__update_forward_fn(double *W, size_t wp, size_t nin,
-                                     size_t nvec, const double *a, size_t ap,
+                                     size_t nvec, const pybp__src *in,
                                      const double *d, size_t dp, size_t m,
                                      double decay, double step,
-                                     const double *an, size_t anp,
-                                     const double *bn, double *z, size_t zp,
-                                     size_t mn);
+                                     const pybp__src *next, const double *bn,
+                                     double *z, size_t zp, size_t mn);
 
 typedef struct pybp__kern {
     size_t vw;                        /* doubles per vector */
@@ -141,118 +189,64 @@ typedef struct pybp__kern {
     size_t fuse_max;                  /* fuse batches up to this size */
 } pybp__kern;
 
-#if defined(__GNUC__)
-#define PYBP_K_INLINE inline __attribute__((always_inline))
-#else
-#define PYBP_K_INLINE
-#endif
-
 /* The portable path: 2-double vectors where the compiler has vector
  * extensions (SSE2 on x86-64, NEON on AArch64, plain code elsewhere),
- * otherwise (or with -DPYBP_NO_VECTORS) plain doubles. */
+ * otherwise (or with -DPYBP_NO_VECTORS) plain doubles.  Block shapes here
+ * and below were chosen by timing MNIST epochs. */
 #if defined(__GNUC__) && !defined(PYBP_NO_VECTORS)
 typedef double pybp__v2 __attribute__((vector_size(16)));
 typedef double pybp__v2u __attribute__((vector_size(16), aligned(8),
                                         __may_alias__));
-#define PYBP__VW_PORTABLE 2
-#define PYBP__FXB_PORTABLE 2
 #define PYBP_K_VW 2
 #define PYBP_K_V pybp__v2
 #define PYBP_K_VU pybp__v2u
-#define PYBP_K_XB 3
-#define PYBP_K_JB 4
-#define PYBP_K_KB 3
-#define PYBP_K_FXB 2
-#define PYBP_K_FJB 2
 #else
-#define PYBP__VW_PORTABLE 1
-#define PYBP__FXB_PORTABLE 2
 #define PYBP_K_VW 1
 #define PYBP_K_V double
 #define PYBP_K_VU double
-#define PYBP_K_XB 3
-#define PYBP_K_JB 4
-#define PYBP_K_KB 3
-#define PYBP_K_FXB 2
-#define PYBP_K_FJB 2
 #endif
 #define PYBP_K(name) pybp__##name##_portable
 #define PYBP_K_ATTR
-#include "pybp_kernels.h"
-#undef PYBP_K
-#undef PYBP_K_ATTR
-#undef PYBP_K_VW
-#undef PYBP_K_V
-#undef PYBP_K_VU
-#undef PYBP_K_XB
-#undef PYBP_K_JB
-#undef PYBP_K_KB
-#undef PYBP_K_FXB
-#undef PYBP_K_FJB
-
-static const pybp__kern pybp__kern_portable = {
-    PYBP__VW_PORTABLE, pybp__forward_portable, pybp__bp4_portable,
-    pybp__bp3_portable, pybp__update_forward_portable, PYBP__FXB_PORTABLE};
-
-#ifdef PYBP__X86
-/* AVX2: 16 ymm registers hold 8 accumulators of 4 doubles plus operands. */
-typedef double pybp__v4 __attribute__((vector_size(32)));
-typedef double pybp__v4u __attribute__((vector_size(32), aligned(8),
-                                        __may_alias__));
-#define PYBP_K_VW 4
-#define PYBP_K_V pybp__v4
-#define PYBP_K_VU pybp__v4u
 #define PYBP_K_XB 3
 #define PYBP_K_JB 4
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
+#include "pybp_kernels.h"     /* defines pybp__kern_portable */
+
+#ifdef PYBP__X86
+/* AVX2: 16 ymm registers hold 12 accumulators of 4 doubles plus operands. */
+typedef double pybp__v4 __attribute__((vector_size(32)));
+typedef double pybp__v4u __attribute__((vector_size(32), aligned(8),
+                                        __may_alias__));
 #define PYBP_K(name) pybp__##name##_avx2
 #define PYBP_K_ATTR __attribute__((target("avx2")))
-#include "pybp_kernels.h"
-#undef PYBP_K
-#undef PYBP_K_ATTR
-#undef PYBP_K_VW
-#undef PYBP_K_V
-#undef PYBP_K_VU
-#undef PYBP_K_XB
-#undef PYBP_K_JB
-#undef PYBP_K_KB
-#undef PYBP_K_FXB
-#undef PYBP_K_FJB
+#define PYBP_K_VW 4
+#define PYBP_K_V pybp__v4
+#define PYBP_K_VU pybp__v4u
+#define PYBP_K_XB 6
+#define PYBP_K_JB 2
+#define PYBP_K_KB 6
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#include "pybp_kernels.h"     /* defines pybp__kern_avx2 */
 
-/* AVX-512F: 32 zmm registers hold up to 24 accumulators of 8 doubles. */
+/* AVX-512F: 32 zmm registers hold 24 accumulators of 8 doubles plus
+ * operands. */
 typedef double pybp__v8 __attribute__((vector_size(64)));
 typedef double pybp__v8u __attribute__((vector_size(64), aligned(8),
                                         __may_alias__));
+#define PYBP_K(name) pybp__##name##_avx512
+#define PYBP_K_ATTR __attribute__((target("avx512f")))
 #define PYBP_K_VW 8
 #define PYBP_K_V pybp__v8
 #define PYBP_K_VU pybp__v8u
 #define PYBP_K_XB 6
 #define PYBP_K_JB 4
-#define PYBP_K_KB 4
+#define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
-#define PYBP_K(name) pybp__##name##_avx512
-#define PYBP_K_ATTR __attribute__((target("avx512f")))
-#include "pybp_kernels.h"
-#undef PYBP_K
-#undef PYBP_K_ATTR
-#undef PYBP_K_VW
-#undef PYBP_K_V
-#undef PYBP_K_VU
-#undef PYBP_K_XB
-#undef PYBP_K_JB
-#undef PYBP_K_KB
-#undef PYBP_K_FXB
-#undef PYBP_K_FJB
-
-static const pybp__kern pybp__kern_avx2 = {
-    4, pybp__forward_avx2, pybp__bp4_avx2, pybp__bp3_avx2,
-    pybp__update_forward_avx2, 2};
-static const pybp__kern pybp__kern_avx512 = {
-    8, pybp__forward_avx512, pybp__bp4_avx512, pybp__bp3_avx512,
-    pybp__update_forward_avx512, 3};
+#include "pybp_kernels.h"     /* defines pybp__kern_avx512 */
 #endif /* PYBP__X86 */
 
 /* Whether this CPU (and OS) runs the path; asks the CPU on every call,
@@ -631,10 +625,9 @@ static void pybp__to_internal(const pybp__shape *s, const double *params,
     }
 }
 
-/* The internal layout back to flat parameters, each value divided by
- * `divisor` unless it is 0.0 (gradients are the sums / count). */
+/* The internal layout back to flat parameters. */
 static void pybp__from_internal(const pybp__shape *s, const double *p,
-                                double *params, double divisor)
+                                double *params)
 {
     size_t l, j, k;
     for (l = 1; l <= s->L; l++) {
@@ -643,10 +636,28 @@ static void pybp__from_internal(const pybp__shape *s, const double *p,
         const double *Wt = p + s->iw[l], *bi = p + s->ib[l];
         for (j = 0; j < nout; j++)
             for (k = 0; k < nin; k++)
-                W[j * nin + k] = divisor != 0.0 ? Wt[k * pw + j] / divisor
-                                                : Wt[k * pw + j];
+                W[j * nin + k] = Wt[k * pw + j];
         for (j = 0; j < nout; j++)
-            b[j] = divisor != 0.0 ? bi[j] / divisor : bi[j];
+            b[j] = bi[j];
+    }
+}
+
+/* The gradient: the sums S (internal layout) over count examples, each
+ * divided by count, in the flat layout. */
+static void pybp__mean_out(const pybp__shape *s, const double *S,
+                           double *grad, size_t count)
+{
+    double m = (double)count;
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        double *W = grad + s->woff[l], *b = grad + s->boff[l];
+        const double *Wt = S + s->iw[l], *bi = S + s->ib[l];
+        for (j = 0; j < nout; j++)
+            for (k = 0; k < nin; k++)
+                W[j * nin + k] = Wt[k * pw + j] / m;
+        for (j = 0; j < nout; j++)
+            b[j] = bi[j] / m;
     }
 }
 
@@ -661,45 +672,21 @@ static void pybp__fill_table(const pybp_data *d, double *table)
         table[b] = (double)b / d->x_divisor;
 }
 
-/* Examples fetched ahead of their use by pybp__load. */
-#define PYBP__AHEAD 2
-
 /*
- * Gathers examples idx(first + x), x = x0 .. x1-1, idx(i) = perm[i] or i,
- * into row x of a^0 (and their targets into row x of y unless y is NULL).
- * A uint8 input b becomes b / divisor; a label becomes its one-hot vector.
- * The examples of a shuffled epoch are scattered over the data set, so
- * each row is fetched from memory a few examples ahead (up to idx(end-1)):
- * waiting for it would cost as much as the arithmetic.
+ * Gathers examples idx(first + x), x = x0 .. x1-1, idx(i) = perm[i] or i:
+ * float64 inputs into row x of a^0 (uint8 inputs are read in place, see
+ * pybp__input), targets into row x of y unless y is NULL (a label becomes
+ * its one-hot vector).
  */
 static void pybp__load(const pybp__shape *s, const pybp_data *d,
-                       const double *table, const size_t *perm, size_t first,
-                       size_t x0, size_t x1, size_t end, double *a0,
-                       double *y)
+                       const size_t *perm, size_t first, size_t x0,
+                       size_t x1, double *a0, double *y)
 {
-    size_t n0 = s->n[0], nL = s->n[s->L], p0 = s->pw[0], x, k, j, i;
+    size_t n0 = s->n[0], nL = s->n[s->L], x, j, i;
     for (x = x0; x < x1; x++) {
-        double *row = a0 + x * p0;
         i = perm != NULL ? perm[first + x] : first + x;
-#if defined(__GNUC__)
-        if (first + x + PYBP__AHEAD < end) {
-            size_t ia = perm != NULL ? perm[first + x + PYBP__AHEAD]
-                                     : first + x + PYBP__AHEAD;
-            size_t off, bytes = n0 * (d->x != NULL ? sizeof(double) : 1);
-            const char *src = d->x != NULL ? (const char *)(d->x + ia * n0)
-                                           : (const char *)(d->x_u8 + ia * n0);
-            for (off = 0; off < bytes; off += 64)
-                __builtin_prefetch(src + off, 0, 3);
-            __builtin_prefetch(src + bytes - 1, 0, 3);
-        }
-#endif
-        if (d->x != NULL) {
-            memcpy(row, d->x + i * n0, n0 * sizeof(double));
-        } else {
-            const unsigned char *src = d->x_u8 + i * n0;
-            for (k = 0; k < n0; k++)
-                row[k] = table[src[k]];
-        }
+        if (d->x != NULL)
+            memcpy(a0 + x * s->pw[0], d->x + i * n0, n0 * sizeof(double));
         if (y == NULL)
             continue;
         if (d->y != NULL) {
@@ -710,6 +697,66 @@ static void pybp__load(const pybp__shape *s, const pybp_data *d,
             y[x * nL + (size_t)d->labels[i]] = 1.0;
         }
     }
+}
+
+/* The first layer's inputs for the batch whose example x is idx(first + x):
+ * the rows of a^0 that pybp__load filled, or the uint8 data in place. */
+static pybp__src pybp__input(const pybp__shape *s, const pybp_data *d,
+                             const double *table, const size_t *perm,
+                             size_t first, double *a0)
+{
+    pybp__src in;
+    memset(&in, 0, sizeof in);
+    in.a = a0;
+    in.ap = s->pw[0];
+    if (d->x_u8 != NULL) {
+        in.u8 = d->x_u8;
+        in.idx = perm != NULL ? perm + first : NULL;
+        in.first = perm != NULL ? 0 : first;
+        in.n0 = s->n[0];
+        in.table = table;
+    }
+    return in;
+}
+
+/* Rows a^l of a batch, as the inputs of layer l + 1. */
+static pybp__src pybp__rows(const double *a, size_t ap)
+{
+    pybp__src in;
+    memset(&in, 0, sizeof in);
+    in.a = a;
+    in.ap = ap;
+    return in;
+}
+
+/*
+ * Asks the cache for the inputs of examples perm[first + x], x = x0 ..
+ * x1-1, a batch ahead of their use: the examples of a shuffled epoch are
+ * scattered over the data set, and waiting for each row from memory would
+ * cost about as much as the arithmetic.  A hint only, no effect on results.
+ * (Always inlined: GCC deletes calls to a function that only prefetches.)
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline)) inline
+#endif
+static void pybp__prefetch(const pybp__shape *s, const pybp_data *d,
+                           const size_t *perm, size_t first, size_t x0,
+                           size_t x1)
+{
+#if defined(__GNUC__)
+    size_t n0 = s->n[0], x, off, bytes;
+    bytes = n0 * (d->x != NULL ? sizeof(double) : 1);
+    for (x = x0; x < x1; x++) {
+        size_t i = perm[first + x];
+        const char *row = d->x != NULL ? (const char *)(d->x + i * n0)
+                                       : (const char *)(d->x_u8 + i * n0);
+        for (off = 0; off < bytes; off += 64)
+            __builtin_prefetch(row + off, 0, 2);
+        __builtin_prefetch(row + bytes - 1, 0, 2);
+    }
+#else
+    (void)s; (void)d; (void)perm; (void)first; (void)x0; (void)x1;
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -855,19 +902,26 @@ static size_t pybp__nvec(size_t n, size_t vw)
     return (n + vw - 1) / vw;
 }
 
+/* Layer l's inputs: the batch's own for l = 1, else the rows a^(l-1). */
+static pybp__src pybp__layer_in(const pybp__shape *s, double *const *a,
+                                const pybp__src *in, size_t l)
+{
+    return l == 1 ? *in : pybp__rows(a[l - 1], s->pw[l - 1]);
+}
+
 /*
- * Feedforward for examples x0 .. x1-1 of the chunk, inputs in a[0]:
+ * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`:
  * z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l) in place.
  */
 static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
-                              const double *p, double *const *a, size_t x0,
-                              size_t x1)
+                              const double *p, double *const *a,
+                              const pybp__src *in, size_t x0, size_t x1)
 {
     size_t l, x;
     for (l = 1; l <= s->L; l++) {
+        pybp__src src = pybp__layer_in(s, a, in, l);
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
-                   pybp__nvec(s->n[l], K->vw), a[l - 1], s->pw[l - 1], a[l],
-                   s->pw[l], x0, x1);
+                   pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
         for (x = x0; x < x1; x++)
             pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
     }
@@ -962,18 +1016,19 @@ static void pybp__backprop(const pybp__shape *s, const double *p,
  * otherwise the terms are added to the sums S (gradient).
  */
 static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, double *p,
-                       const pybp__work *w, double *const *a, size_t m,
-                       double decay, double step, int update, size_t part,
-                       size_t parts)
+                       const pybp__work *w, double *const *a,
+                       const pybp__src *in, size_t m, double decay,
+                       double step, int update, size_t part, size_t parts)
 {
     size_t l;
     double *dst = update ? p : w->S;
     for (l = 1; l <= s->L; l++) {
         size_t nin = s->n[l - 1], nvec = pybp__nvec(s->n[l], K->vw);
         size_t k0 = nin * part / parts, k1 = nin * (part + 1) / parts;
+        pybp__src src = pybp__layer_in(s, a, in, l);
         if (k1 > k0)
-            K->bp4(dst + s->iw[l], s->pw[l], nvec, a[l - 1], s->pw[l - 1],
-                   w->d[l], s->pw[l], m, k0, k1, decay, step, update);
+            K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
+                   m, k0, k1, decay, step, update);
         if (part == 0)
             K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
@@ -1004,15 +1059,24 @@ static void pybp__share(size_t c, size_t part, size_t parts, size_t *x0,
     *x1 = c * (part + 1) / parts;
 }
 
-/* Loads part `part` of `parts` of the c examples of the batch at `first`
- * into a^0 of the activation set a (targets into y). */
-static void pybp__load_batch(const pybp__epoch *e, double *const *a,
-                             size_t first, size_t c, size_t part, size_t parts)
+/*
+ * Loads part `part` of `parts` of the c examples of the batch at `first`
+ * into the activation set a (and their targets), prefetches the same part
+ * of the next batch, and returns the batch's first-layer inputs.
+ */
+static pybp__src pybp__load_batch(const pybp__epoch *e, double *const *a,
+                                  size_t first, size_t c, size_t part,
+                                  size_t parts)
 {
     size_t x0, x1;
     pybp__share(c, part, parts, &x0, &x1);
-    pybp__load(e->s, e->data, e->w->table, e->perm, first, x0, x1, e->nperm,
-               a[0], e->w->y);
+    pybp__load(e->s, e->data, e->perm, first, x0, x1, a[0], e->w->y);
+    if (e->perm != NULL && first + c < e->nperm) {
+        size_t cn = pybp__min(e->mbs, e->nperm - first - c), n0, n1;
+        pybp__share(cn, part, parts, &n0, &n1);
+        pybp__prefetch(e->s, e->data, e->perm, first + c, n0, n1);
+    }
+    return pybp__input(e->s, e->data, e->w->table, e->perm, first, a[0]);
 }
 
 /* The epoch's running cost gets each example's C_x in batch order. */
@@ -1025,15 +1089,16 @@ static void pybp__add_costs(pybp__epoch *e, size_t c)
 }
 
 /*
- * The SGD update of this batch (c examples, activations a, deltas done)
- * fused with the next batch's feedforward (cn examples, activations an,
- * inputs loaded), layer by layer: b^l is updated first, then each row of
+ * The SGD update of this batch (c examples, activations a, inputs in, deltas
+ * done) fused with the next batch's feedforward (cn examples, activations
+ * an, inputs inn), layer by layer: b^l is updated first, then each row of
  * W^l is updated and at once used for the next batch's z^l; a^l = f(z^l).
  * The big weight matrices thus go through the cache once per batch instead
  * of twice, which is what limits small mini-batches.
  */
 static void pybp__update_forward(const pybp__epoch *e, double *const *a,
-                                 double *const *an, size_t c, size_t cn)
+                                 const pybp__src *in, double *const *an,
+                                 const pybp__src *inn, size_t c, size_t cn)
 {
     const pybp__shape *s = e->s;
     const pybp__kern *K = e->K;
@@ -1041,11 +1106,12 @@ static void pybp__update_forward(const pybp__epoch *e, double *const *a,
     size_t l, x;
     for (l = 1; l <= s->L; l++) {
         size_t nvec = pybp__nvec(s->n[l], K->vw);
+        pybp__src src = pybp__layer_in(s, a, in, l);
+        pybp__src next = pybp__layer_in(s, an, inn, l);
         K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
-        K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, a[l - 1],
-                          s->pw[l - 1], e->w->d[l], s->pw[l], c, e->decay,
-                          e->step, an[l - 1], s->pw[l - 1], p + s->ib[l],
-                          an[l], s->pw[l], cn);
+        K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
+                          e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
+                          p + s->ib[l], an[l], s->pw[l], cn);
         for (x = 0; x < cn; x++)
             pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
     }
@@ -1062,32 +1128,36 @@ static void pybp__epoch_single(pybp__epoch *e)
     const pybp__shape *s = e->s;
     const pybp__work *w = e->w;
     double *const *a = w->a, *const *an = w->an, *const *t;
+    pybp__src in, inn;
     size_t first, c, cn;
 
     c = pybp__min(e->mbs, e->nperm);
-    pybp__load_batch(e, a, 0, c, 0, 1);
-    pybp__feedforward(s, e->K, e->p, a, 0, c);
+    in = pybp__load_batch(e, a, 0, c, 0, 1);
+    pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
             pybp__costs(s, w, a, 0, c);
         pybp__backprop(s, e->p, w, a, 0, c);
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {
-            pybp__bp34(s, e->K, e->p, w, a, c, e->decay, e->step, 1, 0, 1);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
+                       1);
             return;
         }
         cn = pybp__min(e->mbs, e->nperm - first - c);
         if (c > e->K->fuse_max) {
-            pybp__bp34(s, e->K, e->p, w, a, c, e->decay, e->step, 1, 0, 1);
-            pybp__load_batch(e, a, first + c, cn, 0, 1);
-            pybp__feedforward(s, e->K, e->p, a, 0, cn);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
+                       1);
+            in = pybp__load_batch(e, a, first + c, cn, 0, 1);
+            pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
             continue;
         }
-        pybp__load_batch(e, an, first + c, cn, 0, 1);
-        pybp__update_forward(e, a, an, c, cn);
+        inn = pybp__load_batch(e, an, first + c, cn, 0, 1);
+        pybp__update_forward(e, a, &in, an, &inn, c, cn);
         t = a;
         a = an;
         an = t;
+        in = inn;
     }
 }
 
@@ -1109,12 +1179,13 @@ static void pybp__batch_passes(const pybp__epoch *e, size_t first, size_t c,
                                size_t part, size_t parts)
 {
     const pybp__work *w = e->w;
+    pybp__src in;
     size_t x0, x1;
     pybp__share(c, part, parts, &x0, &x1);
     if (x1 <= x0)
         return;
-    pybp__load_batch(e, w->a, first, c, part, parts);
-    pybp__feedforward(e->s, e->K, e->p, w->a, x0, x1);
+    in = pybp__load_batch(e, w->a, first, c, part, parts);
+    pybp__feedforward(e->s, e->K, e->p, w->a, &in, x0, x1);
     if (e->want_cost)
         pybp__costs(e->s, w, w->a, x0, x1);
     pybp__backprop(e->s, e->p, w, w->a, x0, x1);
@@ -1147,14 +1218,23 @@ static void pybp__barrier_destroy(pybp__barrier *b)
     pthread_mutex_destroy(&b->mu);
 }
 
+/* The spin: long enough to bridge the usual imbalance between threads at
+ * a barrier (microseconds), short enough not to waste a core when the
+ * machine is oversubscribed. */
 #if defined(__GNUC__)
 #define PYBP__LOAD_GEN(b) __atomic_load_n(&(b)->gen, __ATOMIC_ACQUIRE)
-#define PYBP__STORE_GEN(b, v) __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
-#define PYBP__SPINS 20000
+#define PYBP__STORE_GEN(b, v) \
+    __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
+#define PYBP__SPINS 4000
 #else
 #define PYBP__LOAD_GEN(b) ((b)->gen)
 #define PYBP__STORE_GEN(b, v) ((b)->gen = (v))
 #define PYBP__SPINS 0
+#endif
+#if defined(PYBP__X86)
+#define PYBP__PAUSE() __builtin_ia32_pause()
+#else
+#define PYBP__PAUSE() ((void)0)
 #endif
 
 static void pybp__barrier_wait(pybp__barrier *b)
@@ -1171,9 +1251,11 @@ static void pybp__barrier_wait(pybp__barrier *b)
         return;
     }
     pthread_mutex_unlock(&b->mu);
-    for (spin = 0; spin < PYBP__SPINS; spin++)
+    for (spin = 0; spin < PYBP__SPINS; spin++) {
         if (PYBP__LOAD_GEN(b) != gen)
             return;
+        PYBP__PAUSE();
+    }
     pthread_mutex_lock(&b->mu);
     while (b->gen == gen)
         pthread_cond_wait(&b->cv, &b->mu);
@@ -1190,6 +1272,7 @@ typedef struct pybp__worker {
 static void pybp__epoch_part(pybp__worker *wk)
 {
     pybp__epoch *e = wk->e;
+    pybp__src in;
     size_t first, c;
     for (first = 0; first < e->nperm; first += c) {
         c = pybp__min(e->mbs, e->nperm - first);
@@ -1197,8 +1280,10 @@ static void pybp__epoch_part(pybp__worker *wk)
         pybp__barrier_wait(wk->bar);
         if (wk->part == 0)
             pybp__add_costs(e, c);
-        pybp__bp34(e->s, e->K, e->p, e->w, e->w->a, c, e->decay, e->step, 1,
-                   wk->part, wk->parts);
+        in = pybp__input(e->s, e->data, e->w->table, e->perm, first,
+                         e->w->a[0]);
+        pybp__bp34(e->s, e->K, e->p, e->w, e->w->a, &in, c, e->decay, e->step,
+                   1, wk->part, wk->parts);
         pybp__barrier_wait(wk->bar);
     }
 }
@@ -1267,6 +1352,7 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    pybp__src in;
     const pybp__kern *K;
     size_t first, c, x, nL;
     int st;
@@ -1284,9 +1370,9 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
-                   NULL);
-        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__load(&s, data, NULL, first, 0, c, w.a[0], NULL);
+        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         for (x = 0; x < c; x++)
             memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
                    nL * sizeof(double));
@@ -1300,6 +1386,7 @@ int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    pybp__src in;
     const pybp__kern *K;
     size_t first, c, x;
     double t;
@@ -1318,9 +1405,9 @@ int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
-                   w.y);
-        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__load(&s, data, NULL, first, 0, c, w.a[0], w.y);
+        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__costs(&s, &w, w.a, 0, c);
         for (x = 0; x < c; x++)
             t += w.cost[x];
@@ -1335,6 +1422,7 @@ int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    pybp__src in;
     const pybp__kern *K;
     size_t first, c;
     int st;
@@ -1354,13 +1442,13 @@ int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
     memset(w.S, 0, s.Pi * sizeof(double));    /* all bits zero: +0.0 */
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
-                   w.y);
-        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__load(&s, data, NULL, first, 0, c, w.a[0], w.y);
+        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__backprop(&s, w.p, &w, w.a, 0, c);
-        pybp__bp34(&s, K, w.p, &w, w.a, c, 0.0, 0.0, 0, 0, 1);
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
     }
-    pybp__from_internal(&s, w.S, grad, (double)data->count);
+    pybp__mean_out(&s, w.S, grad, data->count);
     return PYBP_OK;
 }
 
@@ -1370,6 +1458,7 @@ int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
 {
     pybp__shape s;
     pybp__work w;
+    pybp__src in;
     const pybp__kern *K;
     size_t first, c, x, i, nL, target, hits = 0;
     int st;
@@ -1387,9 +1476,9 @@ int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, w.table, NULL, first, 0, c, data->count, w.a[0],
-                   NULL);
-        pybp__feedforward(&s, K, w.p, w.a, 0, c);
+        pybp__load(&s, data, NULL, first, 0, c, w.a[0], NULL);
+        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         for (x = 0; x < c; x++) {
             i = first + x;
             target = data->labels != NULL
@@ -1446,7 +1535,7 @@ int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
     e.p = w.p;
     e.w = &w;
     pybp__epoch_single(&e);
-    pybp__from_internal(&s, w.p, params, 0.0);
+    pybp__from_internal(&s, w.p, params);
     return PYBP_OK;
 }
 
@@ -1521,7 +1610,7 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
         pybp__rates(eta, lmbda, n, last, &e.decay, &e.step);
         pybp__epoch_single(&e);
     }
-    pybp__from_internal(&s, w.p, params, 0.0);
+    pybp__from_internal(&s, w.p, params);
     if (cost_total != NULL)
         *cost_total = e.total;
     return PYBP_OK;

@@ -1,10 +1,11 @@
 /*
  * pybp.h - backpropagation for fully-connected networks, in C99.
  *
- * The library works on caller-owned flat arrays and never allocates.  Every
- * entry point returns an int status (PYBP_OK on success); pybp_strerror()
- * turns a status into a static message.  There is no global state, so calls
- * on different buffers may run concurrently in different threads.
+ * The library works on caller-owned flat arrays and never allocates memory
+ * (pybp_sgd_epoch's optional worker threads aside).  Every entry point
+ * returns an int status (PYBP_OK on success); pybp_strerror() turns a status
+ * into a static message.  There is no global state, so calls on different
+ * buffers may run concurrently in different threads.
  *
  * Parameter layout (SPEC.md): for l = 1 .. L, W^l row-major (n_l rows of
  * n_{l-1} columns), then b^l.  P = sum_l n_l * (n_{l-1} + 1).  Gradients use
@@ -49,7 +50,7 @@ extern "C" {
 #define PYBP_ECHECKSUM   15  /* a model file's checksum does not match */
 #define PYBP_ETRUNCATED  16  /* a model file ends early */
 #define PYBP_EVERSION    17  /* a model file has an unsupported version */
-#define PYBP_EISA        18  /* instruction set not supported by this CPU or build */
+#define PYBP_EISA        18  /* instruction set unsupported by CPU or build */
 
 /* Activation codes, one per layer l = 1 .. L. */
 #define PYBP_SIGMOID  1
@@ -90,8 +91,9 @@ typedef struct pybp_net {
     const int *activations;    /* nlayers - 1 codes, for layers 1 .. L */
     int cost;                  /* a PYBP_* cost code */
     int isa;                   /* a PYBP_ISA_* code; 0 = best available */
-    int threads;               /* threads for pybp_sgd_epoch, 0 .. PYBP_MAX_THREADS;
-                                  0 or 1 = the calling thread only */
+    int threads;               /* threads for pybp_sgd_epoch, 0 ..
+                                  PYBP_MAX_THREADS; 0 or 1 = the calling
+                                  thread only */
 } pybp_net;
 
 /*
@@ -197,6 +199,9 @@ int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
  * each example, evaluated on the forward pass of its mini-batch (before that
  * batch's update), is added to *cost_total in order.
  * The workspace must hold pybp_workspace_size(net, mini_batch_size) doubles.
+ * With net->threads > 1 the call shares each mini-batch among that many
+ * threads (started and joined within the call; fewer if the system refuses
+ * some): the results are the same bits as with one thread.
  */
 int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
                    const pybp_data *data, const size_t *perm, size_t nperm,

@@ -764,11 +764,13 @@ static void test_evaluate(void)
     double work[1024];
     size_t correct = 99;
     /* predictions 0, 0, 2, 0 */
-    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024), PYBP_OK);
+    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024),
+             PYBP_OK);
     CHECK(correct == 2);
     /* targets 1, 0, 2, 0 */
     d = data_f64(4, x, y, NULL);
-    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024), PYBP_OK);
+    CHECK_ST(pybp_evaluate(&net, params, 6, &d, &correct, work, 1024),
+             PYBP_OK);
     CHECK(correct == 3);
 }
 
@@ -892,7 +894,8 @@ static void test_isa_paths(void)
     static const int outs[6][2] = {
         {PYBP_SIGMOID, PYBP_QUADRATIC}, {PYBP_TANH, PYBP_QUADRATIC},
         {PYBP_RELU, PYBP_QUADRATIC}, {PYBP_IDENTITY, PYBP_QUADRATIC},
-        {PYBP_SIGMOID, PYBP_CROSS_ENTROPY}, {PYBP_SOFTMAX, PYBP_LOG_LIKELIHOOD}};
+        {PYBP_SIGMOID, PYBP_CROSS_ENTROPY},
+        {PYBP_SOFTMAX, PYBP_LOG_LIKELIHOOD}};
     size_t round, rounds = 120, compared = 0;
     for (round = 0; round < rounds; round++) {
         size_t sizes[5], L = 1 + rng_below(3), l, i, count, mbs, P, nout;

@@ -1,0 +1,378 @@
+/*
+ * pybp_kernels.h - the hot loops of pybp.c, written once and compiled once
+ * per instruction set.  Internal: only pybp.c includes it, once per path,
+ * after defining pybp__src (a layer's inputs), pybp__kern (the table of a
+ * path's functions, which this file fills in as PYBP_K(kern)), and
+ *
+ *   PYBP_K(name)   this instance's name for a function (name_avx512, ...)
+ *   PYBP_K_ATTR    attributes of every function (e.g. target("avx512f"))
+ *   PYBP_K_INLINE  "always inline" where the compiler has it
+ *   PYBP_K_VW      doubles per vector: 8, 4, 2, or 1 for plain double
+ *   PYBP_K_V       the vector type (PYBP_K_VW doubles; double when 1)
+ *   PYBP_K_VU      the same type with alignment 8 and may_alias, for loads
+ *                  and stores at any double address (double when 1)
+ *   PYBP_K_XB      examples per register block in the forward pass (<= 8)
+ *   PYBP_K_JB      vectors of outputs per register block (<= 4)
+ *   PYBP_K_KB      weight rows per register block in BP4 (<= 8)
+ *   PYBP_K_FXB, PYBP_K_FJB  examples (<= 4) and vectors (<= 4) per block
+ *                  when the update is fused with the next mini-batch's
+ *                  forward pass
+ *
+ * Data layout (see pybp.c): weights transposed, Wt[k][j] = W[j][k], row k
+ * holding the n_out weights out of input k, rows padded to a multiple of 8
+ * doubles; deltas and activations example-major, one padded row per
+ * example.  A layer's inputs are a pybp__src: rows of doubles, or, for the
+ * first layer of uint8 data, the data set's own bytes read through the
+ * byte -> value table (so they are never converted into a separate array).
+ * A function gets `nvec`, the vectors covering a row's n_out outputs; lanes
+ * past n_out are padding whose values nothing else reads.
+ *
+ * Exactness: every lane of every vector is one element's own sum, so a
+ * vector add is as many independent scalar adds, each its own sum's next
+ * term in ascending order.  Products are rounded before the add (no
+ * contraction, see pybp.c); `v * s` with a double s splats s without any
+ * arithmetic.  Speed comes from keeping a block of independent sums in
+ * registers: XB examples x JB vectors in the forward pass, KB rows x JB
+ * vectors in BP4, enough chains to hide the adder's latency.
+ *
+ * Each block function is inlined with constant shape and input kind (u8),
+ * so the accumulators live in registers and the unused kind disappears; the
+ * switch cases for shapes beyond this instance's limits are compiled out.
+ */
+
+#define PYBP_K_ZERO ((PYBP_K_V){0})
+#define PYBP_K_LD(p) ((PYBP_K_V)(*(const PYBP_K_VU *)(const void *)(p)))
+#define PYBP_K_ST(p, v) (*(PYBP_K_VU *)(void *)(p) = (v))
+
+/* Input k of the example whose row is ra (doubles) or ru (bytes). */
+#define PYBP_K_IN(u8, in, ra, ru, k) \
+    ((u8) ? (in)->table[(ru)[k]] : (ra)[k])
+
+/*
+ * One register block of the feedforward equation z = W a + b:
+ *   z[x][j] = (0.0 + Wt[0][j] a[x][0] + ... + Wt[nin-1][j] a[x][nin-1]) + b[j]
+ * for the xb examples x0 .. x0+xb-1 of `in` and jb vectors of outputs.  W,
+ * b and z point at the block's first weight column, bias and output.
+ */
+static PYBP_K_INLINE PYBP_K_ATTR void
+PYBP_K(forward_block)(const double *W, size_t wp, const double *b,
+                      size_t nin, const pybp__src *in, size_t x0, double *z,
+                      size_t zp, const int u8, const int xb, const int jb)
+{
+    PYBP_K_V acc[8][4], w[4];
+    const double *ra[8];
+    const unsigned char *ru[8];
+    size_t k;
+    int x, j;
+    for (x = 0; x < xb; x++) {
+        ra[x] = u8 ? NULL : pybp__in_row(in, x0 + (size_t)x);
+        ru[x] = u8 ? pybp__in_u8row(in, x0 + (size_t)x) : NULL;
+        for (j = 0; j < jb; j++)
+            acc[x][j] = PYBP_K_ZERO;
+    }
+    for (k = 0; k < nin; k++) {
+        for (j = 0; j < jb; j++)
+            w[j] = PYBP_K_LD(W + k * wp + (size_t)j * PYBP_K_VW);
+        for (x = 0; x < xb; x++) {
+            double ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
+            for (j = 0; j < jb; j++)
+                acc[x][j] += w[j] * ak;
+        }
+    }
+    for (x = 0; x < xb; x++)
+        for (j = 0; j < jb; j++)
+            PYBP_K_ST(z + (size_t)x * zp + (size_t)j * PYBP_K_VW,
+                      acc[x][j] + PYBP_K_LD(b + (size_t)j * PYBP_K_VW));
+}
+
+#define PYBP_K_FWD_CASE(U, X, J)                                            \
+    case (X) * 8 + (J) - 1:                                                 \
+        if ((X) <= PYBP_K_XB && (J) <= PYBP_K_JB)                           \
+            PYBP_K(forward_block)(W + j0 * PYBP_K_VW, wp,                   \
+                                  b + j0 * PYBP_K_VW, nin, in, x,           \
+                                  z + x * zp + j0 * PYBP_K_VW, zp, U, X, J); \
+        break;
+#define PYBP_K_FWD_CASES(U, X) PYBP_K_FWD_CASE(U, X, 1) \
+    PYBP_K_FWD_CASE(U, X, 2) PYBP_K_FWD_CASE(U, X, 3) PYBP_K_FWD_CASE(U, X, 4)
+#define PYBP_K_FWD_SWITCH(U)                                                \
+    switch (xb * 8 + jb - 1) {                                              \
+    PYBP_K_FWD_CASES(U, 1) PYBP_K_FWD_CASES(U, 2) PYBP_K_FWD_CASES(U, 3)    \
+    PYBP_K_FWD_CASES(U, 4) PYBP_K_FWD_CASES(U, 5) PYBP_K_FWD_CASES(U, 6)    \
+    PYBP_K_FWD_CASES(U, 7) PYBP_K_FWD_CASES(U, 8)                           \
+    default:                                                                \
+        break;                                                              \
+    }
+
+/*
+ * Feedforward z = W a + b for examples x0 .. x1-1 of `in`: z[x][j] for the
+ * nvec vectors of each output row.  Blocks of XB examples by JB vectors;
+ * each block streams the whole of Wt once.
+ */
+static PYBP_K_ATTR void
+PYBP_K(forward)(const double *W, size_t wp, const double *b, size_t nin,
+                size_t nvec, const pybp__src *in, double *z, size_t zp,
+                size_t x0, size_t x1)
+{
+    size_t j0, jb, x, xb;
+    for (j0 = 0; j0 < nvec; j0 += jb) {
+        jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
+        for (x = x0; x < x1; x += xb) {
+            xb = x1 - x < PYBP_K_XB ? x1 - x : PYBP_K_XB;
+            if (in->u8 != NULL) {
+                PYBP_K_FWD_SWITCH(1)
+            } else {
+                PYBP_K_FWD_SWITCH(0)
+            }
+        }
+    }
+}
+
+/*
+ * One register block of BP4 over a mini-batch: for kb rows k (from k0) and
+ * jb vectors of columns j,
+ *   S[k][j] = S0 + d[0][j] a[0][k] + d[1][j] a[1][k] + ... (examples in order)
+ * where S0 is 0.0 (update) or the stored S (accumulate, for gradients over
+ * several chunks).  Then, when updating,
+ *   W[k][j] <- decay W[k][j] - step S[k][j]
+ * (SPEC.md's update with S the batch's sum), so no P-sized S is needed.
+ * W and d point at the block's first row and column.
+ */
+static PYBP_K_INLINE PYBP_K_ATTR void
+PYBP_K(bp4_block)(double *W, size_t wp, const pybp__src *in, size_t k0,
+                  const double *d, size_t dp, size_t m, double decay,
+                  double step, const int update, const int u8,
+                  const int kb, const int jb)
+{
+    PYBP_K_V s[8][4], dv[4];
+    size_t x;
+    int k, j;
+    for (k = 0; k < kb; k++)
+        for (j = 0; j < jb; j++)
+            s[k][j] = update ? PYBP_K_ZERO
+                             : PYBP_K_LD(W + (size_t)k * wp
+                                         + (size_t)j * PYBP_K_VW);
+    for (x = 0; x < m; x++) {
+        const double *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
+        const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
+        for (j = 0; j < jb; j++)
+            dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
+        for (k = 0; k < kb; k++) {
+            double ak = PYBP_K_IN(u8, in, ra, ru, k);
+            for (j = 0; j < jb; j++)
+                s[k][j] += dv[j] * ak;
+        }
+    }
+    for (k = 0; k < kb; k++)
+        for (j = 0; j < jb; j++) {
+            double *p = W + (size_t)k * wp + (size_t)j * PYBP_K_VW;
+            if (update)
+                PYBP_K_ST(p, decay * PYBP_K_LD(p) - step * s[k][j]);
+            else
+                PYBP_K_ST(p, s[k][j]);
+        }
+}
+
+/* Blocks of KB rows, or of 1 row for the few left at the end (KB >= 2). */
+#define PYBP_K_BP4_CASE(UPD, U, K, J)                                       \
+    case ((K) > 1) * 4 + (J) - 1:                                           \
+        if ((J) <= PYBP_K_JB)                                               \
+            PYBP_K(bp4_block)(W + k0 * wp + j0 * PYBP_K_VW, wp, in, k0,     \
+                              d + j0 * PYBP_K_VW, dp, m, decay, step, UPD,  \
+                              U, K, J);                                     \
+        break;
+#define PYBP_K_BP4_CASES(UPD, U, K) PYBP_K_BP4_CASE(UPD, U, K, 1)           \
+    PYBP_K_BP4_CASE(UPD, U, K, 2) PYBP_K_BP4_CASE(UPD, U, K, 3)             \
+    PYBP_K_BP4_CASE(UPD, U, K, 4)
+#define PYBP_K_BP4_SWITCH(UPD, U)                                           \
+    switch ((kb > 1) * 4 + jb - 1) {                                        \
+    PYBP_K_BP4_CASES(UPD, U, 1) PYBP_K_BP4_CASES(UPD, U, PYBP_K_KB)         \
+    default:                                                                \
+        break;                                                              \
+    }
+
+/*
+ * BP4 with the update, rows k0 .. k1-1 of Wt: each weight's batch sum
+ * S = 0.0 + d[0][j] a[0][k] + ... + d[m-1][j] a[m-1][k] over the m
+ * examples of `in`, then W <- decay W - step S.  (update != 0)
+ * Or, for gradients, rows of a sum array in the same layout:
+ * W <- W + d[0][j] a[0][k] + ... term by term.  (update == 0)
+ */
+static PYBP_K_ATTR void
+PYBP_K(bp4)(double *W, size_t wp, size_t nvec, const pybp__src *in,
+            const double *d, size_t dp, size_t m, size_t k0, size_t k1,
+            double decay, double step, int update)
+{
+    size_t j0, jb, kb;
+    for (; k0 < k1; k0 += kb) {
+        kb = k1 - k0 < PYBP_K_KB ? 1 : PYBP_K_KB;
+        for (j0 = 0; j0 < nvec; j0 += jb) {
+            jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
+            if (update && in->u8 != NULL) {
+                PYBP_K_BP4_SWITCH(1, 1)
+            } else if (update) {
+                PYBP_K_BP4_SWITCH(1, 0)
+            } else if (in->u8 != NULL) {
+                PYBP_K_BP4_SWITCH(0, 1)
+            } else {
+                PYBP_K_BP4_SWITCH(0, 0)
+            }
+        }
+    }
+}
+
+/*
+ * One column block of the update fused with the next mini-batch's forward
+ * pass: each row k of the block is updated (BP4 sum over this batch's m
+ * examples of `in`, then W <- decay W - step S) and, still in registers,
+ * takes its term W[k][j] a'[x][k] of the next batch's sums z'[x][j] for its
+ * first xb examples (of `next`).  Row by row in ascending k, so each z' sum
+ * keeps its order; the W values are the ones stored.  Both batches' inputs
+ * are of the same kind (u8); m <= 4.
+ */
+static PYBP_K_INLINE PYBP_K_ATTR void
+PYBP_K(fused_block)(double *W, size_t wp, size_t nin, const pybp__src *in,
+                    const double *d, size_t dp, size_t m, double decay,
+                    double step, const pybp__src *next, const double *bn,
+                    double *z, size_t zp, const int u8, const int xb,
+                    const int jb)
+{
+    PYBP_K_V acc[4][4], s[4], w[4];
+    const double *ra[4], *rx[4];
+    const unsigned char *ru[4], *ux[4];
+    size_t k, x;
+    int i, j;
+    for (i = 0; i < xb; i++) {
+        ra[i] = u8 ? NULL : pybp__in_row(next, (size_t)i);
+        ru[i] = u8 ? pybp__in_u8row(next, (size_t)i) : NULL;
+        for (j = 0; j < jb; j++)
+            acc[i][j] = PYBP_K_ZERO;
+    }
+    for (x = 0; x < m; x++) {
+        rx[x] = u8 ? NULL : pybp__in_row(in, x);
+        ux[x] = u8 ? pybp__in_u8row(in, x) : NULL;
+    }
+    for (k = 0; k < nin; k++) {
+        double *row = W + k * wp;
+        for (j = 0; j < jb; j++)
+            s[j] = PYBP_K_ZERO;
+        for (x = 0; x < m; x++) {
+            double ak = PYBP_K_IN(u8, in, rx[x], ux[x], k);
+            for (j = 0; j < jb; j++)
+                s[j] += PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW) * ak;
+        }
+        for (j = 0; j < jb; j++) {
+            double *p = row + (size_t)j * PYBP_K_VW;
+            w[j] = decay * PYBP_K_LD(p) - step * s[j];
+            PYBP_K_ST(p, w[j]);
+        }
+        for (i = 0; i < xb; i++) {
+            double ank = PYBP_K_IN(u8, next, ra[i], ru[i], k);
+            for (j = 0; j < jb; j++)
+                acc[i][j] += w[j] * ank;
+        }
+    }
+    for (i = 0; i < xb; i++)
+        for (j = 0; j < jb; j++)
+            PYBP_K_ST(z + (size_t)i * zp + (size_t)j * PYBP_K_VW,
+                      acc[i][j] + PYBP_K_LD(bn + (size_t)j * PYBP_K_VW));
+}
+
+#define PYBP_K_FUSED_CASE(U, X, J)                                          \
+    case ((X) - 1) * 4 + (J) - 1:                                           \
+        if ((X) <= PYBP_K_FXB && (J) <= PYBP_K_FJB)                         \
+            PYBP_K(fused_block)(W + j0 * PYBP_K_VW, wp, nin, in,            \
+                                d + j0 * PYBP_K_VW, dp, m, decay, step,     \
+                                next, bn + j0 * PYBP_K_VW,                  \
+                                z + j0 * PYBP_K_VW, zp, U, X, J);           \
+        break;
+#define PYBP_K_FUSED_CASES(U, X) PYBP_K_FUSED_CASE(U, X, 1)                 \
+    PYBP_K_FUSED_CASE(U, X, 2) PYBP_K_FUSED_CASE(U, X, 3)                   \
+    PYBP_K_FUSED_CASE(U, X, 4)
+#define PYBP_K_FUSED_SWITCH(U)                                              \
+    switch ((xb - 1) * 4 + jb - 1) {                                        \
+    PYBP_K_FUSED_CASES(U, 1) PYBP_K_FUSED_CASES(U, 2)                       \
+    PYBP_K_FUSED_CASES(U, 3) PYBP_K_FUSED_CASES(U, 4)                       \
+    default:                                                                \
+        break;                                                              \
+    }
+
+/*
+ * The SGD update of a layer's weights from this batch (m examples: in, d)
+ * and the next batch's z' = W' a' + b' (mn examples: next, into z), W' being
+ * the updated weights and b' the already updated biases.  The first FXB
+ * examples of the next batch ride along with the update; the rest, if any,
+ * are a plain forward pass over the updated weights.
+ */
+static PYBP_K_ATTR void
+PYBP_K(update_forward)(double *W, size_t wp, size_t nin, size_t nvec,
+                       const pybp__src *in, const double *d, size_t dp,
+                       size_t m, double decay, double step,
+                       const pybp__src *next, const double *bn, double *z,
+                       size_t zp, size_t mn)
+{
+    size_t j0, jb, xb = mn < PYBP_K_FXB ? mn : PYBP_K_FXB;
+    if (m > 4) {   /* not worth fusing (and too many rows to hold) */
+        PYBP_K(bp4)(W, wp, nvec, in, d, dp, m, 0, nin, decay, step, 1);
+        PYBP_K(forward)(W, wp, bn, nin, nvec, next, z, zp, 0, mn);
+        return;
+    }
+    for (j0 = 0; j0 < nvec; j0 += jb) {
+        jb = nvec - j0 < PYBP_K_FJB ? nvec - j0 : PYBP_K_FJB;
+        if (in->u8 != NULL) {
+            PYBP_K_FUSED_SWITCH(1)
+        } else {
+            PYBP_K_FUSED_SWITCH(0)
+        }
+    }
+    if (xb < mn)
+        PYBP_K(forward)(W, wp, bn, nin, nvec, next, z, zp, xb, mn);
+}
+
+/*
+ * BP3 over a mini-batch: S_b[j] = 0.0 + d[0][j] + ... + d[m-1][j], then
+ * b <- b - step S_b (update != 0); or, for gradients, b is a sum array that
+ * takes the terms in order (update == 0).
+ */
+static PYBP_K_ATTR void
+PYBP_K(bp3)(double *b, size_t nvec, const double *d, size_t dp, size_t m,
+            double step, int update)
+{
+    size_t j, x;
+    for (j = 0; j < nvec; j++) {
+        double *p = b + j * PYBP_K_VW;
+        PYBP_K_V s = update ? PYBP_K_ZERO : PYBP_K_LD(p);
+        for (x = 0; x < m; x++)
+            s += PYBP_K_LD(d + x * dp + j * PYBP_K_VW);
+        PYBP_K_ST(p, update ? PYBP_K_LD(p) - step * s : s);
+    }
+}
+
+/* This instance's entry in pybp.c's table of paths. */
+static const pybp__kern PYBP_K(kern) = {
+    PYBP_K_VW, PYBP_K(forward), PYBP_K(bp4), PYBP_K(bp3),
+    PYBP_K(update_forward), PYBP_K_FXB};
+
+/* The next instance defines its own parameters. */
+#undef PYBP_K
+#undef PYBP_K_ATTR
+#undef PYBP_K_VW
+#undef PYBP_K_V
+#undef PYBP_K_VU
+#undef PYBP_K_XB
+#undef PYBP_K_JB
+#undef PYBP_K_KB
+#undef PYBP_K_FXB
+#undef PYBP_K_FJB
+#undef PYBP_K_ZERO
+#undef PYBP_K_LD
+#undef PYBP_K_ST
+#undef PYBP_K_IN
+#undef PYBP_K_FWD_CASE
+#undef PYBP_K_FWD_CASES
+#undef PYBP_K_FWD_SWITCH
+#undef PYBP_K_BP4_CASE
+#undef PYBP_K_BP4_CASES
+#undef PYBP_K_BP4_SWITCH
+#undef PYBP_K_FUSED_CASE
+#undef PYBP_K_FUSED_CASES
+#undef PYBP_K_FUSED_SWITCH

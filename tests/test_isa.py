@@ -1,0 +1,215 @@
+"""Every instruction-set path of the C core gives the reference's bits.
+
+The C core compiles its loops for several instruction sets (portable
+"scalar", "avx2", "avx512") and picks one at run time; each must reproduce
+the pure-Python reference bit for bit, as must sgd_epoch with worker
+threads.  Each test runs once per path this CPU supports, with
+PYBP_ISA_EXAMPLES random cases (default 25).
+"""
+
+import os
+import random
+import struct
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import pybp
+from cases import datasets, networks
+
+try:
+    from pybp import _ckernels
+    ISAS = _ckernels.supported_isas()
+except ImportError:  # no C backend: the c_backend fixture skips every test
+    _ckernels = None
+    ISAS = ["scalar"]
+
+EXAMPLES = int(os.environ.get("PYBP_ISA_EXAMPLES", "25"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])
+
+
+def bits(values):
+    return struct.pack("<%dd" % len(values), *values)
+
+
+def pair(sizes, acts, cost, seed, init):
+    py = pybp.Network(sizes, acts, cost, seed=seed, init=init, backend="python")
+    return py, py.copy(backend="c")
+
+
+@pytest.fixture(params=ISAS)
+def isa(request, c_backend):
+    with _ckernels.use_isa(request.param):
+        yield request.param
+
+
+@SETTINGS
+@given(st.data())
+def test_outputs_cost_gradient(isa, data):
+    sizes, acts, cost, seed, init = data.draw(networks(max_size=45))
+    ds = data.draw(datasets(sizes, cost, max_count=17))
+    py, c = pair(sizes, acts, cost, seed, init)
+    assert [bits(r) for r in py.outputs(ds)] == [bits(r) for r in c.outputs(ds)]
+    assert bits([py.cost(ds)]) == bits([c.cost(ds)])
+    assert py.evaluate(ds) == c.evaluate(ds)
+    assert bits(py.gradient(ds)) == bits(c.gradient(ds))
+
+
+@SETTINGS
+@given(st.data())
+def test_update_mini_batch(isa, data):
+    sizes, acts, cost, seed, init = data.draw(networks(max_size=45))
+    ds = data.draw(datasets(sizes, cost, max_count=17))
+    py, c = pair(sizes, acts, cost, seed, init)
+    eta = data.draw(st.sampled_from([0.01, 0.5, 3.0]))
+    lmbda = data.draw(st.sampled_from([0.0, 0.1, 5.0]))
+    n = data.draw(st.integers(1, 1000))
+    for _ in range(2):
+        py.update_mini_batch(ds, eta=eta, lmbda=lmbda, n=n)
+        c.update_mini_batch(ds, eta=eta, lmbda=lmbda, n=n)
+        assert bits(py.params) == bits(c.params)
+
+
+@SETTINGS
+@given(st.data())
+def test_sgd_epochs(isa, data):
+    sizes, acts, cost, seed, init = data.draw(networks(max_size=24))
+    ds = data.draw(datasets(sizes, cost, max_count=30))
+    py, c = pair(sizes, acts, cost, seed, init)
+    m = data.draw(st.integers(1, 17))
+    eta = data.draw(st.sampled_from([0.05, 1.0, 3.0]))
+    lmbda = data.draw(st.sampled_from([0.0, 0.5]))
+    h_py = py.sgd(ds, 2, m, eta, lmbda, test_data=ds)
+    h_c = c.sgd(ds, 2, m, eta, lmbda, test_data=ds)
+    assert bits(py.params) == bits(c.params)
+    for a, b in zip(h_py, h_c):
+        assert bits([a["cost"]]) == bits([b["cost"]])
+        assert a["correct"] == b["correct"]
+
+
+@SETTINGS
+@given(st.data())
+def test_sgd_epochs_with_threads(isa, data):
+    """Worker threads split each mini-batch by examples and by weight rows,
+    never a sum: the reference's bits for any thread count."""
+    sizes, acts, cost, seed, init = data.draw(networks(max_size=24))
+    ds = data.draw(datasets(sizes, cost, max_count=30))
+    py, c = pair(sizes, acts, cost, seed, init)
+    m = data.draw(st.integers(1, 17))
+    threads = data.draw(st.sampled_from([2, 3, 5]))
+    h_py = py.sgd(ds, 2, m, 0.5, 0.1)
+    previous = _ckernels.set_threads(threads)
+    try:
+        h_c = c.sgd(ds, 2, m, 0.5, 0.1)
+    finally:
+        _ckernels.set_threads(previous)
+    assert bits(py.params) == bits(c.params)
+    assert [bits([r["cost"]]) for r in h_py] == [bits([r["cost"]]) for r in h_c]
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 10])
+def test_mnist_shape(isa, m):
+    """[784, 30, 10] on uint8 inputs with labels, as the benchmarks run it."""
+    rng = random.Random(m)
+    count = 23
+    x = bytes(rng.randrange(256) for _ in range(count * 784))
+    ds = pybp.Dataset(x, labels=[rng.randrange(10) for _ in range(count)],
+                      n_inputs=784, divisor=255.0)
+    py, c = pair([784, 30, 10], ["sigmoid", "sigmoid"], "quadratic", m,
+                 "scaled")
+    py.sgd(ds, 1, m, 3.0)
+    c.sgd(ds, 1, m, 3.0)
+    assert bits(py.params) == bits(c.params)
+    assert bits(py.gradient(ds)) == bits(c.gradient(ds))
+
+
+def test_paths_agree_on_a_wide_network(c_backend):
+    """Layers wider than a register block, odd sizes: every path, threads
+    included, gives the same bits (the reference is too slow for this)."""
+    rng = random.Random(7)
+    sizes = [131, 67, 33, 5]
+    count = 41
+    x = [[rng.gauss(0.0, 1.0) for _ in range(sizes[0])] for _ in range(count)]
+    ds = pybp.Dataset(x, labels=[rng.randrange(sizes[-1]) for _ in range(count)])
+    results = []
+    for name in ISAS:
+        for threads in (0, 2):
+            net = pybp.Network(sizes, ["tanh", "relu", "softmax"],
+                               "log-likelihood", seed=3, backend="c")
+            with _ckernels.use_isa(name):
+                previous = _ckernels.set_threads(threads)
+                try:
+                    for m in (1, 3, 8):
+                        net.sgd(ds, 1, m, 0.1, 0.5)
+                finally:
+                    _ckernels.set_threads(previous)
+                results.append((name, threads, bytes(net.params),
+                                 bits(net.gradient(ds)), net.cost(ds)))
+    first = results[0]
+    for r in results[1:]:
+        assert r[2:] == first[2:], "%s threads=%d differs from %s" % (
+            r[0], r[1], first[0])
+
+
+def test_isa_settings(c_backend):
+    assert "scalar" in ISAS
+    assert _ckernels.best_isa() in ISAS
+    assert _ckernels.get_isa() == "auto"
+    with _ckernels.use_isa("scalar"):
+        assert _ckernels.get_isa() == "scalar"
+        with pytest.raises(ValueError, match="unknown instruction set"):
+            _ckernels.set_isa("sse9")
+        assert _ckernels.get_isa() == "scalar"
+    assert _ckernels.get_isa() == "auto"
+    for name in ("avx2", "avx512"):
+        if name not in ISAS:
+            with pytest.raises(ValueError, match="not supported"):
+                _ckernels.set_isa(name)
+    with pytest.raises(ValueError, match="threads"):
+        _ckernels.set_threads(-1)
+    with pytest.raises(ValueError, match="threads"):
+        _ckernels.set_threads(10 ** 6)
+    assert _ckernels.get_threads() == 0
+
+
+def test_isa_codes_in_c(c_backend):
+    from pybp._pybp_c import lib
+    assert lib.pybp_isa_supported(lib.PYBP_ISA_AUTO) == 1
+    assert lib.pybp_isa_supported(lib.PYBP_ISA_SCALAR) == 1
+    assert lib.pybp_isa_supported(99) == 0
+    assert lib.pybp_isa_supported(-1) == 0
+    assert lib.pybp_isa_best() != lib.PYBP_ISA_AUTO
+    assert _ckernels.isa_name(99) == "unknown"
+    # an unknown code in the descriptor is refused with PYBP_EISA
+    net = pybp.Network([3, 2], seed=0, backend="c")
+    spec_net = _ckernels._net(net.spec)
+    n = _ckernels.ffi.new("size_t *")
+    spec_net.isa = 99
+    assert lib.pybp_nparams(spec_net, n) == lib.PYBP_EISA
+    spec_net.isa = 0
+    assert lib.pybp_nparams(spec_net, n) == lib.PYBP_OK
+
+
+@pytest.mark.parametrize("value,ok", [("scalar", True), (" AVX2 ", True),
+                                      ("auto", True), ("", True),
+                                      ("mmx", False)])
+def test_environment_variable(c_backend, tmp_path, value, ok):
+    if value.strip().lower() == "avx2" and "avx2" not in ISAS:
+        ok = False
+    env = dict(os.environ, PYBP_ISA=value, PYBP_BACKEND="c")
+    code = ("from pybp import _ckernels; print(_ckernels.get_isa())")
+    # (run outside the source tree, so that the installed pybp is imported)
+    r = subprocess.run([sys.executable, "-c", code], env=env,
+                       capture_output=True, text=True, cwd=str(tmp_path))
+    if ok:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == (value.strip().lower() or "auto")
+    else:
+        assert r.returncode != 0
+        assert "PYBP_ISA" in r.stderr
