@@ -47,11 +47,9 @@ def median_time(fn, repeat):
 
 
 def bench_pybp(train, sizes, m, repeat, dtype="float64", threads=1):
-    kwargs = {}
+    kwargs = {"threads": threads}
     if dtype != "float64":
         kwargs["dtype"] = dtype
-    if threads != 1:
-        kwargs["threads"] = threads
     try:
         net = pybp.Network(sizes, seed=0, backend="c", **kwargs)
     except TypeError:
@@ -178,13 +176,14 @@ def torch_epoch(x, labels, sizes, m, torch, dtype):
 # --- memory and import time ----------------------------------------------------
 
 
-def peak_rss_mb(epochs, limit=None):
+def peak_rss_mb(epochs, data_dir, limit=None):
     """Peak resident memory of `python -m pybp train` (its own process), MB."""
     code = ("import resource, sys; from pybp.cli import main; "
             "rc = main(sys.argv[1:]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
             "sys.exit(rc)")
-    args = [sys.executable, "-c", code, "train", "--quiet", "--epochs", str(epochs)]
+    args = [sys.executable, "-c", code, "train", "--quiet", "--epochs", str(epochs),
+            "--data", data_dir]
     if limit:
         args += ["--limit", str(limit)]
     out = subprocess.run(args, capture_output=True, text=True, check=True)
@@ -230,7 +229,8 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
-    train, _, _ = pdata.load_mnist(pdata.find_mnist(args.data))
+    data_dir = pdata.find_mnist(args.data)
+    train, _, _ = pdata.load_mnist(data_dir)
     if args.limit:
         train = train.subset(args.limit)
     scale = 50000.0 / train.count  # report per 50,000-image epoch
@@ -255,7 +255,7 @@ def main(argv=None):
             "examples": train.count}
     if "c" in pybp.available_backends():
         from pybp import _ckernels
-        info["isa"] = getattr(_ckernels, "isa_name", lambda: "n/a")()
+        info["isa"] = _ckernels.best_isa()
     if np is not None:
         info["numpy"] = np.__version__
         info["peak_f64_gflops"] = matmul_peak(np, np.float64)
@@ -306,7 +306,7 @@ def main(argv=None):
                                                     torch.float32), 1))
 
     if not args.no_memory:
-        info["train_peak_rss_mb"] = peak_rss_mb(2, args.limit)
+        info["train_peak_rss_mb"] = peak_rss_mb(2, data_dir, args.limit)
     info["import_ms"] = import_ms()
 
     ratios = ratio_table(rows)

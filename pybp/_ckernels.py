@@ -240,8 +240,10 @@ def update_mini_batch(spec, params, data, eta, lmbda, n):
 
 
 def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
-              total=0.0):
+              total=0.0, threads=None):
     net = _net(spec)
+    if threads is not None:
+        net.threads = _threads_count(threads, "threads")
     d, keep = _data(data)
     cperm = ffi.new("size_t[]", perm)
     acc = ffi.new("double *", total)

@@ -321,8 +321,11 @@ def update_mini_batch(spec, params, data, eta, lmbda, n):
 
 
 def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
-              total=0.0):
-    """Mini-batches of perm, one step each; returns total + their costs."""
+              total=0.0, threads=None):
+    """Mini-batches of perm, one step each; returns total + their costs.
+
+    threads is accepted for the C kernels' signature and has no effect here.
+    """
     for start in range(0, len(perm), mini_batch_size):
         total = sgd_step(spec, params, data, perm[start:start + mini_batch_size],
                          eta, lmbda, n, total)

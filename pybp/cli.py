@@ -171,6 +171,9 @@ def build_parser():
                    help="number of epochs (default: 30); with --resume, the "
                         "new total")
     s.add_argument("--backend", choices=("c", "python"), help=backend_help)
+    s.add_argument("--threads", type=_int_type(1), metavar="N",
+                   help="worker threads on the C backend (same results for "
+                        "any N; default: PYBP_THREADS or 1)")
     o = t.add_argument_group("files and output")
     o.add_argument("--save", metavar="FILE",
                    help="write the trained model here at the end")
@@ -524,6 +527,7 @@ def cmd_train(args, out, err):
         net.shuffle_state = resumed.shuffle_state
         net.epochs_trained = resumed.epoch
         history = list(resumed.history)
+    net.threads = args.threads
 
     epochs = settings["epochs"]
     verbose = not (args.quiet or args.json)

@@ -17,6 +17,7 @@ from .dataset import Dataset, as_dataset
 from .spec import NetSpec
 
 INITS = ("normal", "scaled")
+MAX_THREADS = 64  # PYBP_MAX_THREADS in csrc/pybp.h
 
 
 class DivergenceError(ArithmeticError):
@@ -105,12 +106,15 @@ class Network:
                 picks one at random (kept in net.seed)
     init        "normal": W, b ~ N(0, 1); "scaled": W ~ N(0, 1/n_in)
     backend     "c", "python" or None for pybp.backend
+    threads     worker threads for training on the C backend (None: the
+                PYBP_THREADS setting, else one); any count gives the same bits
     """
 
     def __init__(self, sizes, activation="sigmoid", cost="quadratic", *,
-                 seed=None, init="normal", backend=None):
+                 seed=None, init="normal", backend=None, threads=None):
         self.spec = NetSpec(sizes, activation, cost)
         self._kernels, self.backend = _backend.kernels(backend)
+        self.threads = threads
         if seed is None:
             seed = random.SystemRandom().randrange(2 ** 32)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -126,6 +130,21 @@ class Network:
         self.epochs_trained = 0
 
     # --- shape and parameters ------------------------------------------------
+
+    @property
+    def threads(self):
+        """Worker threads for training (C backend); None: the process default."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError("threads must be an integer, got %r" % (value,))
+            if not 1 <= value <= MAX_THREADS:
+                raise ValueError("threads must be in 1 .. %d, got %d"
+                                 % (MAX_THREADS, value))
+        self._threads = value
 
     @property
     def sizes(self):
@@ -355,7 +374,7 @@ class Network:
         for lo in range(0, count, piece):
             before, snapshot = total, array("d", params)
             total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
-                                      eta, lmbda, count, total)
+                                      eta, lmbda, count, total, self._threads)
             if not _all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 self._find_divergence(data, perm, lo, piece, m, eta, lmbda, before)
@@ -372,7 +391,8 @@ class Network:
         for b in range(lo, min(lo + piece, count), m):
             snapshot = array("d", params)
             total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
-                                            m, eta, lmbda, count, total)
+                                            m, eta, lmbda, count, total,
+                                            self._threads)
             if not _all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 raise DivergenceError(self.epochs_trained + 1, b // m + 1,
@@ -403,6 +423,7 @@ class Network:
         new._shuffle = random.Random()
         new._shuffle.setstate(self._shuffle.getstate())
         new.epochs_trained = self.epochs_trained
+        new._threads = self._threads
         return new
 
     def save(self, path):
@@ -424,6 +445,7 @@ class Network:
         net.params = params
         net._shuffle = _shuffler(seed)
         net.epochs_trained = 0
+        net._threads = None
         return net
 
 
