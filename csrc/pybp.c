@@ -32,10 +32,14 @@
  * weight row is also fused with its use by the next mini-batch's forward
  * pass (update_forward()).
  *
- * Workspace (doubles), for a chunk or mini-batch of B examples:
+ * Inputs are read where the caller keeps them (uint8 ones through a table
+ * of byte / divisor), never copied or converted into the workspace.
+ *
+ * Workspace (doubles), for a chunk or mini-batch of B examples, sums over
+ * l = 1 .. L:
  *   7 (alignment) + 256 (uint8 table) + Pi (internal parameters)
- *   + Pi (sums S, gradient only) + B * (sum_l pw_l (activations)
- *   + n_L (targets) + 1 (cost) + sum_{l>=1} pw_l (deltas)
+ *   + Pi (sums S, for gradients) + B * (sum_l pw_l (activations)
+ *   + n_L (targets) + 1 (cost) + sum_l pw_l (deltas)
  *   + sum_l pw_l (the next mini-batch's activations)),
  * Pi = sum_l (n_{l-1} + 1) pw_l.  The forward-only functions need neither S
  * nor the deltas nor the second activations, so a given workspace holds
@@ -46,10 +50,11 @@
  * path; each gives the same bits, since every vector lane is one element's
  * own sum.  pybp_net.isa forces a path (for tests and benchmarks).
  *
- * Threads: pybp_sgd_epoch can share each mini-batch among worker threads,
- * by examples for the forward and backward passes and by weight rows for
- * the update.  Every sum is still computed whole by one thread, so the
- * results do not depend on the number of threads.
+ * Threads: pybp_sgd_epoch can share each mini-batch among worker threads:
+ * the first layer by its output columns, the rest of the forward and
+ * backward passes by examples, the other layers' updates by weight rows
+ * (see pybp__epoch_part).  Every sum is still computed whole by one thread,
+ * so the results do not depend on the number of threads.
  *
  * Build with -ffp-contract=off and without -ffast-math: a fused
  * multiply-add or a reassociated sum would change result bits.
@@ -138,29 +143,36 @@ const char *pybp_version(void)
 
 /*
  * A layer's inputs for a batch of examples: rows of doubles (the
- * activations of the layer below, or float64 inputs copied in), or, for the
- * first layer of uint8 data, the data set's bytes read in place through the
- * byte -> value table, which saves a pass converting them.
+ * activations of the layer below, or a float64 data set read in place), or,
+ * for the first layer of uint8 data, the data set's bytes read in place
+ * through the byte -> value table.  Inputs are thus never copied or
+ * converted into a separate array.  Example x of the batch is row idx[x]
+ * (row first + x when idx is NULL).
  */
 typedef struct pybp__src {
-    const double *a;              /* rows of doubles: row x at a + x * ap */
-    size_t ap;
-    const unsigned char *u8;      /* or, if not NULL, bytes: row x at */
-    const size_t *idx;            /* u8 + idx(x) * n0, idx(x) = idx[x] */
-    size_t first, n0;             /* (or first + x when idx is NULL), */
-    const double *table;          /* byte b standing for table[b] */
+    const double *a;              /* rows of doubles, or NULL and */
+    const unsigned char *u8;      /* rows of bytes, byte b standing for */
+    const double *table;          /* table[b] */
+    const size_t *idx;
+    size_t first;
+    size_t pitch;                 /* elements from one row to the next */
 } pybp__src;
+
+static PYBP_K_INLINE size_t pybp__in_offset(const pybp__src *in, size_t x)
+{
+    return (in->idx != NULL ? in->idx[x] : in->first + x) * in->pitch;
+}
 
 static PYBP_K_INLINE const double *pybp__in_row(const pybp__src *in,
                                                 size_t x)
 {
-    return in->a + x * in->ap;
+    return in->a + pybp__in_offset(in, x);
 }
 
 static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
                                                          size_t x)
 {
-    return in->u8 + (in->idx != NULL ? in->idx[x] : in->first + x) * in->n0;
+    return in->u8 + pybp__in_offset(in, x);
 }
 
 /* The signatures every instance of pybp_kernels.h provides. */
@@ -409,8 +421,8 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
         if (!pybp__add(s->n[l], PYBP__PAD - 1, &w))
             return PYBP_EOVERFLOW;
         s->pw[l] = w / PYBP__PAD * PYBP__PAD;
-        if (!pybp__add(acts, s->pw[l], &acts)
-            || (l > 0 && !pybp__add(deltas, s->pw[l], &deltas)))
+        if (l > 0 && (!pybp__add(acts, s->pw[l], &acts)
+                      || !pybp__add(deltas, s->pw[l], &deltas)))
             return PYBP_EOVERFLOW;
     }
     for (l = 1; l <= L; l++) {
@@ -427,10 +439,10 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
     }
     s->P = off;
     s->Pi = ioff;
-    /* forward-only: slack, table, internal params; per example a^0 .. a^L,
+    /* forward-only: slack, table, internal params; per example a^1 .. a^L,
      * the targets and the cost.  backprop adds the sums S, the deltas and
      * a second set of activations (the next mini-batch's, see
-     * pybp__epoch_single). */
+     * pybp__epoch_single).  Inputs a^0 are read in place. */
     if (!pybp__add(PYBP__SLACK + PYBP__TABLE, s->Pi, &s->fixed_fwd)
         || !pybp__add(s->fixed_fwd, s->Pi, &s->fixed_bwd)
         || !pybp__add(acts, s->n[L], &s->per_fwd)
@@ -551,7 +563,8 @@ typedef struct pybp__work {
     double *table;                    /* byte b -> b / divisor */
     double *p;                        /* internal parameters, Pi doubles */
     double *S;                        /* sums in the same layout (backprop) */
-    double *a[PYBP_MAX_LAYERS];       /* a^l: one row of pw_l per example */
+    double *a[PYBP_MAX_LAYERS];       /* a^l, l >= 1: a row of pw_l per
+                                         example (a[0] is NULL) */
     double *an[PYBP_MAX_LAYERS];      /* the same for the next mini-batch */
     double *d[PYBP_MAX_LAYERS];       /* delta^l, l >= 1 (backprop only) */
     double *y;                        /* targets: one row of n_L per example */
@@ -582,20 +595,18 @@ static void pybp__carve(const pybp__shape *s, double *work, size_t nwork,
         w->S = NULL;
         w->cap = (nwork - s->fixed_fwd) / s->per_fwd;
     }
-    for (l = 0; l <= s->L; l++) {
+    w->a[0] = w->an[0] = w->d[0] = NULL;
+    for (l = 1; l <= s->L; l++) {
         w->a[l] = p;
         p += s->pw[l] * w->cap;
     }
-    w->d[0] = NULL;
-    for (l = 0; l <= s->L; l++) {
+    for (l = 1; l <= s->L; l++) {
         w->an[l] = w->d[l] = NULL;
         if (backprop) {
             w->an[l] = p;
             p += s->pw[l] * w->cap;
-            if (l > 0) {
-                w->d[l] = p;
-                p += s->pw[l] * w->cap;
-            }
+            w->d[l] = p;
+            p += s->pw[l] * w->cap;
         }
     }
     w->y = p;
@@ -673,22 +684,17 @@ static void pybp__fill_table(const pybp_data *d, double *table)
 }
 
 /*
- * Gathers examples idx(first + x), x = x0 .. x1-1, idx(i) = perm[i] or i:
- * float64 inputs into row x of a^0 (uint8 inputs are read in place, see
- * pybp__input), targets into row x of y unless y is NULL (a label becomes
- * its one-hot vector).
+ * The targets of examples idx(first + x), x = x0 .. x1-1 (idx(i) = perm[i]
+ * or i), into row x of y; a label becomes its one-hot vector.  (Inputs are
+ * read in place, see pybp__input.)
  */
-static void pybp__load(const pybp__shape *s, const pybp_data *d,
-                       const size_t *perm, size_t first, size_t x0,
-                       size_t x1, double *a0, double *y)
+static void pybp__load_targets(const pybp__shape *s, const pybp_data *d,
+                               const size_t *perm, size_t first, size_t x0,
+                               size_t x1, double *y)
 {
-    size_t n0 = s->n[0], nL = s->n[s->L], x, j, i;
+    size_t nL = s->n[s->L], x, j, i;
     for (x = x0; x < x1; x++) {
         i = perm != NULL ? perm[first + x] : first + x;
-        if (d->x != NULL)
-            memcpy(a0 + x * s->pw[0], d->x + i * n0, n0 * sizeof(double));
-        if (y == NULL)
-            continue;
         if (d->y != NULL) {
             memcpy(y + x * nL, d->y + i * nL, nL * sizeof(double));
         } else {
@@ -700,32 +706,29 @@ static void pybp__load(const pybp__shape *s, const pybp_data *d,
 }
 
 /* The first layer's inputs for the batch whose example x is idx(first + x):
- * the rows of a^0 that pybp__load filled, or the uint8 data in place. */
+ * the data set's own rows, doubles or bytes. */
 static pybp__src pybp__input(const pybp__shape *s, const pybp_data *d,
                              const double *table, const size_t *perm,
-                             size_t first, double *a0)
+                             size_t first)
 {
     pybp__src in;
     memset(&in, 0, sizeof in);
-    in.a = a0;
-    in.ap = s->pw[0];
-    if (d->x_u8 != NULL) {
-        in.u8 = d->x_u8;
-        in.idx = perm != NULL ? perm + first : NULL;
-        in.first = perm != NULL ? 0 : first;
-        in.n0 = s->n[0];
-        in.table = table;
-    }
+    in.a = d->x;
+    in.u8 = d->x_u8;
+    in.table = d->x_u8 != NULL ? table : NULL;
+    in.idx = perm != NULL ? perm + first : NULL;
+    in.first = perm != NULL ? 0 : first;
+    in.pitch = s->n[0];
     return in;
 }
 
-/* Rows a^l of a batch, as the inputs of layer l + 1. */
-static pybp__src pybp__rows(const double *a, size_t ap)
+/* Rows a^l of a batch (pitch pw_l), as the inputs of layer l + 1. */
+static pybp__src pybp__rows(const double *a, size_t pitch)
 {
     pybp__src in;
     memset(&in, 0, sizeof in);
     in.a = a;
-    in.ap = ap;
+    in.pitch = pitch;
     return in;
 }
 
@@ -910,21 +913,30 @@ static pybp__src pybp__layer_in(const pybp__shape *s, double *const *a,
 }
 
 /*
- * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`:
- * z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l) in place.
+ * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`,
+ * layers l0 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
+ * in place.
  */
-static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
-                              const double *p, double *const *a,
-                              const pybp__src *in, size_t x0, size_t x1)
+static void pybp__feedforward_from(const pybp__shape *s, const pybp__kern *K,
+                                   const double *p, double *const *a,
+                                   const pybp__src *in, size_t l0, size_t x0,
+                                   size_t x1)
 {
     size_t l, x;
-    for (l = 1; l <= s->L; l++) {
+    for (l = l0; l <= s->L; l++) {
         pybp__src src = pybp__layer_in(s, a, in, l);
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
                    pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
         for (x = x0; x < x1; x++)
             pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
     }
+}
+
+static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
+                              const double *p, double *const *a,
+                              const pybp__src *in, size_t x0, size_t x1)
+{
+    pybp__feedforward_from(s, K, p, a, in, 1, x0, x1);
 }
 
 /* C_x of examples x0 .. x1-1, from the forward pass (activations a),
@@ -1051,32 +1063,27 @@ typedef struct pybp__epoch {
     double total;
 } pybp__epoch;
 
-/* Examples of a c-example batch that part `part` of `parts` works on. */
-static void pybp__share(size_t c, size_t part, size_t parts, size_t *x0,
-                        size_t *x1)
+/* Share `part` of `parts` of n items (examples, rows or vectors). */
+static void pybp__share(size_t n, size_t part, size_t parts, size_t *i0,
+                        size_t *i1)
 {
-    *x0 = c * part / parts;
-    *x1 = c * (part + 1) / parts;
+    *i0 = n * part / parts;
+    *i1 = n * (part + 1) / parts;
 }
 
 /*
- * Loads part `part` of `parts` of the c examples of the batch at `first`
- * into the activation set a (and their targets), prefetches the same part
- * of the next batch, and returns the batch's first-layer inputs.
+ * Starts the batch of c examples at `first`: loads the targets of its
+ * examples x0 .. x1-1, asks the cache for the next batch's inputs, and
+ * returns the batch's first-layer inputs (read in place).
  */
-static pybp__src pybp__load_batch(const pybp__epoch *e, double *const *a,
-                                  size_t first, size_t c, size_t part,
-                                  size_t parts)
+static pybp__src pybp__start_batch(const pybp__epoch *e, size_t first,
+                                   size_t c, size_t x0, size_t x1)
 {
-    size_t x0, x1;
-    pybp__share(c, part, parts, &x0, &x1);
-    pybp__load(e->s, e->data, e->perm, first, x0, x1, a[0], e->w->y);
-    if (e->perm != NULL && first + c < e->nperm) {
-        size_t cn = pybp__min(e->mbs, e->nperm - first - c), n0, n1;
-        pybp__share(cn, part, parts, &n0, &n1);
-        pybp__prefetch(e->s, e->data, e->perm, first + c, n0, n1);
-    }
-    return pybp__input(e->s, e->data, e->w->table, e->perm, first, a[0]);
+    pybp__load_targets(e->s, e->data, e->perm, first, x0, x1, e->w->y);
+    if (e->perm != NULL && first + c < e->nperm)
+        pybp__prefetch(e->s, e->data, e->perm, first + c, 0,
+                       pybp__min(e->mbs, e->nperm - first - c));
+    return pybp__input(e->s, e->data, e->w->table, e->perm, first);
 }
 
 /* The epoch's running cost gets each example's C_x in batch order. */
@@ -1132,7 +1139,7 @@ static void pybp__epoch_single(pybp__epoch *e)
     size_t first, c, cn;
 
     c = pybp__min(e->mbs, e->nperm);
-    in = pybp__load_batch(e, a, 0, c, 0, 1);
+    in = pybp__start_batch(e, 0, c, 0, c);
     pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
@@ -1148,11 +1155,11 @@ static void pybp__epoch_single(pybp__epoch *e)
         if (c > e->K->fuse_max) {
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
                        1);
-            in = pybp__load_batch(e, a, first + c, cn, 0, 1);
+            in = pybp__start_batch(e, first + c, cn, 0, cn);
             pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
             continue;
         }
-        inn = pybp__load_batch(e, an, first + c, cn, 0, 1);
+        inn = pybp__start_batch(e, first + c, cn, 0, cn);
         pybp__update_forward(e, a, &in, an, &inn, c, cn);
         t = a;
         a = an;
@@ -1163,32 +1170,94 @@ static void pybp__epoch_single(pybp__epoch *e)
 
 #ifdef PYBP__THREADS
 /*
- * Worker threads for one pybp_sgd_epoch call.  Each mini-batch runs in two
- * phases separated by barriers: (1) every thread does the forward and
- * backward passes of its share of the examples; (2) after a barrier, every
- * thread updates its share of the weight rows of every layer, and thread 0
- * also adds the batch's costs in order and updates the biases; a second
- * barrier ends the batch.  No sum is split between threads.
+ * Worker threads for one pybp_sgd_epoch call, each running part `part` of
+ * `parts`.  No sum is split between threads: each thread computes whole
+ * sums, of its own outputs.  A mini-batch runs in three phases:
+ *   (1) layer 1's feedforward for every example, on the thread's own
+ *       columns j of W^1 (own outputs of layer 1);
+ *   barrier;
+ *   (2) for the thread's own examples: the feedforward of layers 2 .. L,
+ *       the costs, BP1 and BP2;
+ *   barrier;
+ *   (3) the updates: of the own columns of W^1 and b^1, and of a share of
+ *       the rows of W^l, l >= 2; thread 0 also updates b^l, l >= 2, and adds
+ *       the batch's costs to the total in order.
+ * Each thread thus reads and writes only its own columns of W^1, the big
+ * matrix, which stays in that core's cache; phase (3) of one batch runs on
+ * into phase (1) of the next without a barrier (each thread's own columns
+ * are up to date), the activations of consecutive batches alternating
+ * between two sets so that phase (1) cannot overwrite what another thread
+ * still reads in phase (3).
  *
  * The barrier spins briefly on an atomic counter (mini-batches are short),
  * then sleeps on a condition variable.
  */
-/* Forward and backward passes of the batch at `first`, for one part of its
- * examples (threads). */
-static void pybp__batch_passes(const pybp__epoch *e, size_t first, size_t c,
-                               size_t part, size_t parts)
+
+/* Phase (1): z^1 = W^1 a^0 + b^1 and a^1 = f(z^1) on the vectors v0 .. v1-1
+ * of layer 1's outputs, for all c examples of the batch.  (A softmax, which
+ * needs whole rows, is left to phase (2).) */
+static void pybp__layer1_columns(const pybp__epoch *e, double *const *a,
+                                 const pybp__src *in, size_t c, size_t v0,
+                                 size_t v1)
 {
-    const pybp__work *w = e->w;
-    pybp__src in;
-    size_t x0, x1;
-    pybp__share(c, part, parts, &x0, &x1);
+    const pybp__shape *s = e->s;
+    size_t vw = e->K->vw, pw = s->pw[1], j0 = v0 * vw, j1, x;
+    j1 = pybp__min(v1 * vw, s->n[1]);
+    if (v1 <= v0)
+        return;
+    e->K->forward(e->p + s->iw[1] + j0, pw, e->p + s->ib[1] + j0, s->n[0],
+                  v1 - v0, in, a[1] + j0, pw, 0, c);
+    if (s->act[1] != PYBP_SOFTMAX && j1 > j0)
+        for (x = 0; x < c; x++)
+            pybp__activate(s->act[1], a[1] + x * pw + j0, j1 - j0);
+}
+
+/* Phase (2) for the examples x0 .. x1-1 of the batch at `first`. */
+static void pybp__passes(const pybp__epoch *e, double *const *a,
+                         const pybp__src *in, size_t first, size_t x0,
+                         size_t x1)
+{
+    const pybp__shape *s = e->s;
+    size_t x;
     if (x1 <= x0)
         return;
-    in = pybp__load_batch(e, w->a, first, c, part, parts);
-    pybp__feedforward(e->s, e->K, e->p, w->a, &in, x0, x1);
+    pybp__load_targets(s, e->data, e->perm, first, x0, x1, e->w->y);
+    if (s->act[1] == PYBP_SOFTMAX)
+        for (x = x0; x < x1; x++)
+            pybp__activate(PYBP_SOFTMAX, a[1] + x * s->pw[1], s->n[1]);
+    pybp__feedforward_from(s, e->K, e->p, a, in, 2, x0, x1);
     if (e->want_cost)
-        pybp__costs(e->s, w, w->a, x0, x1);
-    pybp__backprop(e->s, e->p, w, w->a, x0, x1);
+        pybp__costs(s, e->w, a, x0, x1);
+    pybp__backprop(s, e->p, e->w, a, x0, x1);
+}
+
+/* Phase (3): the updates of part `part` of `parts`, W^1 and b^1 on the
+ * vectors v0 .. v1-1 of their columns. */
+static void pybp__update_part(const pybp__epoch *e, double *const *a,
+                              const pybp__src *in, size_t c, size_t part,
+                              size_t parts, size_t v0, size_t v1)
+{
+    const pybp__shape *s = e->s;
+    const pybp__kern *K = e->K;
+    const pybp__work *w = e->w;
+    double *p = e->p;
+    size_t l, j0 = v0 * K->vw;
+    for (l = 2; l <= s->L; l++) {
+        size_t nvec = pybp__nvec(s->n[l], K->vw), k0, k1;
+        pybp__src src = pybp__rows(a[l - 1], s->pw[l - 1]);
+        pybp__share(s->n[l - 1], part, parts, &k0, &k1);
+        if (k1 > k0)
+            K->bp4(p + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l], c,
+                   k0, k1, e->decay, e->step, 1);
+        if (part == 0)
+            K->bp3(p + s->ib[l], nvec, w->d[l], s->pw[l], c, e->step, 1);
+    }
+    if (v1 > v0) {
+        K->bp4(p + s->iw[1] + j0, s->pw[1], v1 - v0, in, w->d[1] + j0,
+               s->pw[1], c, 0, s->n[0], e->decay, e->step, 1);
+        K->bp3(p + s->ib[1] + j0, v1 - v0, w->d[1] + j0, s->pw[1], c, e->step,
+               1);
+    }
 }
 
 typedef struct pybp__barrier {
@@ -1219,17 +1288,23 @@ static void pybp__barrier_destroy(pybp__barrier *b)
 }
 
 /* The spin: long enough to bridge the usual imbalance between threads at
- * a barrier (microseconds), short enough not to waste a core when the
- * machine is oversubscribed. */
+ * a barrier and a sleeping thread's slow wake-up (tens of microseconds),
+ * short enough not to waste much of a core when the machine is
+ * oversubscribed.  -DPYBP_BARRIER_SPINS=0 leaves only the mutex and
+ * condition variable, for race detectors that do not model atomics
+ * (helgrind, DRD). */
 #if defined(__GNUC__)
 #define PYBP__LOAD_GEN(b) __atomic_load_n(&(b)->gen, __ATOMIC_ACQUIRE)
 #define PYBP__STORE_GEN(b, v) \
     __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
-#define PYBP__SPINS 4000
+#ifndef PYBP_BARRIER_SPINS
+#define PYBP_BARRIER_SPINS 20000
+#endif
 #else
 #define PYBP__LOAD_GEN(b) ((b)->gen)
 #define PYBP__STORE_GEN(b, v) ((b)->gen = (v))
-#define PYBP__SPINS 0
+#undef PYBP_BARRIER_SPINS
+#define PYBP_BARRIER_SPINS 0
 #endif
 #if defined(PYBP__X86)
 #define PYBP__PAUSE() __builtin_ia32_pause()
@@ -1251,7 +1326,7 @@ static void pybp__barrier_wait(pybp__barrier *b)
         return;
     }
     pthread_mutex_unlock(&b->mu);
-    for (spin = 0; spin < PYBP__SPINS; spin++) {
+    for (spin = 0; spin < PYBP_BARRIER_SPINS; spin++) {
         if (PYBP__LOAD_GEN(b) != gen)
             return;
         PYBP__PAUSE();
@@ -1272,19 +1347,28 @@ typedef struct pybp__worker {
 static void pybp__epoch_part(pybp__worker *wk)
 {
     pybp__epoch *e = wk->e;
-    pybp__src in;
-    size_t first, c;
+    const pybp__work *w = e->w;
+    double *const *a = w->a, *const *an = w->an, *const *t;
+    size_t part = wk->part, parts = wk->parts, first, c, x0, x1, v0, v1;
+    pybp__share(pybp__nvec(e->s->n[1], e->K->vw), part, parts, &v0, &v1);
     for (first = 0; first < e->nperm; first += c) {
+        pybp__src in;
         c = pybp__min(e->mbs, e->nperm - first);
-        pybp__batch_passes(e, first, c, wk->part, wk->parts);
+        pybp__share(c, part, parts, &x0, &x1);
+        in = pybp__input(e->s, e->data, w->table, e->perm, first);
+        if (e->perm != NULL && first + c < e->nperm)
+            pybp__prefetch(e->s, e->data, e->perm, first + c, 0,
+                           pybp__min(e->mbs, e->nperm - first - c));
+        pybp__layer1_columns(e, a, &in, c, v0, v1);
         pybp__barrier_wait(wk->bar);
-        if (wk->part == 0)
+        pybp__passes(e, a, &in, first, x0, x1);
+        pybp__barrier_wait(wk->bar);
+        if (part == 0)
             pybp__add_costs(e, c);
-        in = pybp__input(e->s, e->data, e->w->table, e->perm, first,
-                         e->w->a[0]);
-        pybp__bp34(e->s, e->K, e->p, e->w, e->w->a, &in, c, e->decay, e->step,
-                   1, wk->part, wk->parts);
-        pybp__barrier_wait(wk->bar);
+        pybp__update_part(e, a, &in, c, part, parts, v0, v1);
+        t = a;
+        a = an;
+        an = t;
     }
 }
 
@@ -1370,8 +1454,7 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, 0, c, w.a[0], NULL);
-        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         for (x = 0; x < c; x++)
             memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
@@ -1405,8 +1488,8 @@ int pybp_cost(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, 0, c, w.a[0], w.y);
-        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
+        in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__costs(&s, &w, w.a, 0, c);
         for (x = 0; x < c; x++)
@@ -1442,8 +1525,8 @@ int pybp_gradient(const pybp_net *net, const double *params, size_t nparams,
     memset(w.S, 0, s.Pi * sizeof(double));    /* all bits zero: +0.0 */
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, 0, c, w.a[0], w.y);
-        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
+        in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__backprop(&s, w.p, &w, w.a, 0, c);
         pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
@@ -1476,8 +1559,7 @@ int pybp_evaluate(const pybp_net *net, const double *params, size_t nparams,
     pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
-        pybp__load(&s, data, NULL, first, 0, c, w.a[0], NULL);
-        in = pybp__input(&s, data, w.table, NULL, first, w.a[0]);
+        in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         for (x = 0; x < c; x++) {
             i = first + x;
