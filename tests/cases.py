@@ -1,6 +1,7 @@
 """Random networks and data for the equivalence tests (hypothesis strategies)."""
 
 import random
+import struct
 
 from hypothesis import strategies as st
 
@@ -47,3 +48,14 @@ def datasets(draw, sizes, cost, max_count=12):
     else:
         y = [[rng.gauss(0.0, 1.0) for _ in range(n_out)] for _ in range(count)]
     return pybp.Dataset(x, y, **kw)
+
+
+def bits(values):
+    """The raw IEEE-754 bytes of a sequence of floats: what exactness compares."""
+    return struct.pack("<%dd" % len(values), *values)
+
+
+def python_and_c(sizes, acts, cost, seed, init):
+    """The same network on the reference and on the C core."""
+    py = pybp.Network(sizes, acts, cost, seed=seed, init=init, backend="python")
+    return py, py.copy(backend="c")

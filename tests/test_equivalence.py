@@ -6,28 +6,18 @@ tolerance.  The number of random cases per test is PYBP_EQUIV_EXAMPLES
 """
 
 import os
-import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import datasets, networks
+from cases import bits, datasets, networks, python_and_c as pair
 
 EXAMPLES = int(os.environ.get("PYBP_EQUIV_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
-
-
-def bits(values):
-    return struct.pack("<%dd" % len(values), *values)
-
-
-def pair(sizes, acts, cost, seed, init):
-    py = pybp.Network(sizes, acts, cost, seed=seed, init=init, backend="python")
-    return py, py.copy(backend="c")
 
 
 @pytest.fixture(autouse=True)

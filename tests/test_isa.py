@@ -9,7 +9,6 @@ PYBP_ISA_EXAMPLES random cases (default 25).
 
 import os
 import random
-import struct
 import subprocess
 import sys
 
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import datasets, networks
+from cases import bits, datasets, networks, python_and_c as pair
 
 try:
     from pybp import _ckernels
@@ -32,15 +31,6 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
-
-
-def bits(values):
-    return struct.pack("<%dd" % len(values), *values)
-
-
-def pair(sizes, acts, cost, seed, init):
-    py = pybp.Network(sizes, acts, cost, seed=seed, init=init, backend="python")
-    return py, py.copy(backend="c")
 
 
 @pytest.fixture(params=ISAS)

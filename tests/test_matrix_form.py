@@ -1,16 +1,11 @@
 """The mini-batch gradient equals the mean of per-example backprop, bit for bit."""
 
-import struct
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import datasets, networks
-
-
-def bits(values):
-    return struct.pack("<%dd" % len(values), *values)
+from cases import bits, datasets, networks, python_and_c as pair
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
