@@ -199,9 +199,11 @@ int pybp_update_mini_batch(const pybp_net *net, double *params, size_t nparams,
  * each example, evaluated on the forward pass of its mini-batch (before that
  * batch's update), is added to *cost_total in order.
  * The workspace must hold pybp_workspace_size(net, mini_batch_size) doubles.
- * With net->threads > 1 the call shares each mini-batch among that many
- * threads (started and joined within the call; fewer if the system refuses
- * some): the results are the same bits as with one thread.
+ * With net->threads > 1 the call shares each mini-batch among up to that
+ * many threads, started and joined within the call: at most one per 16
+ * examples of a mini-batch (smaller shares cost more than they save), and
+ * fewer if the system refuses some.  The results are the same bits as with
+ * one thread.
  */
 int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
                    const pybp_data *data, const size_t *perm, size_t nperm,

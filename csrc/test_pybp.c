@@ -887,16 +887,20 @@ static size_t random_size(void)
  * bits of the scalar path on one thread, for every kernel, on random
  * networks: layer sizes around the vector widths and register blocks, each
  * output activation and cost, uint8 and float64 inputs, labels and dense
- * targets, batch sizes 1 .. 17, minimum and roomy workspaces.
+ * targets, minimum and roomy workspaces; `rounds` networks, with mini-batch
+ * sizes mbs_min .. mbs_max and from mbs_min to mbs_max + extra examples.
+ * (pybp_sgd_epoch starts a thread per 16 examples of a mini-batch at
+ * most, so the threads work on mini-batches of 32 and more.)
  */
-static void test_isa_paths(void)
+static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
+                      size_t extra)
 {
     static const int outs[6][2] = {
         {PYBP_SIGMOID, PYBP_QUADRATIC}, {PYBP_TANH, PYBP_QUADRATIC},
         {PYBP_RELU, PYBP_QUADRATIC}, {PYBP_IDENTITY, PYBP_QUADRATIC},
         {PYBP_SIGMOID, PYBP_CROSS_ENTROPY},
         {PYBP_SOFTMAX, PYBP_LOG_LIKELIHOOD}};
-    size_t round, rounds = 120, compared = 0;
+    size_t round, compared = 0;
     for (round = 0; round < rounds; round++) {
         size_t sizes[5], L = 1 + rng_below(3), l, i, count, mbs, P, nout;
         size_t n0, nL, nwork, nmin, *perm;
@@ -918,8 +922,8 @@ static void test_isa_paths(void)
         P = nparams_of(&net);
         n0 = sizes[0];
         nL = sizes[L];
-        count = 1 + rng_below(40);
-        mbs = 1 + rng_below(17);
+        mbs = mbs_min + rng_below(mbs_max - mbs_min + 1);
+        count = mbs_min + rng_below(mbs_max - mbs_min + extra + 1);
         nout = count * nL;
         params = dalloc(P);
         fill_uniform(params, P, -1.0, 1.0);
@@ -999,6 +1003,12 @@ static void test_isa_paths(void)
         free(perm);
     }
     CHECK(compared >= rounds * 2);
+}
+
+static void test_isa_paths(void)
+{
+    isa_paths(120, 1, 17, 23);       /* small batches, the fused path */
+    isa_paths(16, 32, 80, 80);       /* batches the threads share */
 }
 
 /* ------------------------------------------------------------------------ */
