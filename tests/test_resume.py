@@ -23,6 +23,7 @@ import pybp
 from pybp import checkpoint
 from pybp.checkpoint import CheckpointError
 from pybp.cli import main
+from test_cli import blobs, write_csv
 
 MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
 posix_signals = pytest.mark.skipif(not hasattr(signal, "SIGKILL"),
@@ -40,23 +41,6 @@ def run(argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([str(a) for a in argv])
     return status, out.getvalue(), err.getvalue()
-
-
-def write_csv(path, rows):
-    with open(path, "w") as f:
-        f.write("f1,f2,f3,label\n")
-        for row in rows:
-            f.write(",".join(repr(v) for v in row) + "\n")
-
-
-def blobs(n, seed):
-    """Three classes in 3 features: rows f1,f2,f3,label."""
-    r = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        c = r.randrange(3)
-        rows.append([r.gauss(c, 0.5), r.gauss(-c, 0.5), r.random(), c])
-    return rows
 
 
 def spawn(args):
