@@ -98,15 +98,18 @@ typedef struct pybp_net {
 
 /*
  * A set of examples.  Inputs come from exactly one of
- *   x     count * n_0 doubles, row-major, or
+ *   x     count * n_0 doubles, row-major (float64 functions only), or
+ *   x_f32 count * n_0 floats, row-major (the _f32 functions only), or
  *   x_u8  count * n_0 bytes, the input value being (double)byte / x_divisor
- *         (x_divisor finite and > 0; MNIST uses 255.0).
+ *         (x_divisor finite and > 0; MNIST uses 255.0), rounded to float
+ *         by the _f32 functions.
  * Targets, where a function needs them, come from exactly one of
  *   y       count * n_L doubles, row-major, or
  *   labels  count class indices in 0 .. n_L - 1, standing for the one-hot
  *           vector (1.0 at the label, 0.0 elsewhere); both forms give the
  *           same bits.
- * Unused pointers must be NULL.
+ * Unused pointers must be NULL.  Targets are doubles for both element
+ * types (the _f32 functions round them to float).
  */
 typedef struct pybp_data {
     size_t count;
@@ -115,6 +118,7 @@ typedef struct pybp_data {
     double x_divisor;
     const double *y;
     const int32_t *labels;
+    const float *x_f32;
 } pybp_data;
 
 /* A static, NUL-terminated message for a status code (never NULL). */
@@ -137,13 +141,16 @@ const char *pybp_isa_name(int isa);
 int pybp_nparams(const pybp_net *net, size_t *nparams);
 
 /*
- * Doubles of workspace needed to process `batch` examples at a time.
+ * Doubles of workspace needed to process `batch` examples at a time
+ * (pybp_workspace_size_f32: floats, for the _f32 functions).
  * Any workspace of at least pybp_workspace_size(net, 1) doubles works for
  * every function below: they process the data in chunks of as many examples
  * as the workspace holds, and the chunking never changes a result bit.
  * pybp_update_mini_batch and pybp_sgd_epoch need a whole mini-batch to fit.
  */
 int pybp_workspace_size(const pybp_net *net, size_t batch, size_t *ndoubles);
+int pybp_workspace_size_f32(const pybp_net *net, size_t batch,
+                            size_t *nfloats);
 
 /*
  * Output activations a^L of every example: out holds count * n_L doubles,
@@ -209,6 +216,35 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
                    const pybp_data *data, const size_t *perm, size_t nperm,
                    size_t mini_batch_size, double eta, double lmbda, size_t n,
                    double *cost_total, double *work, size_t nwork);
+
+/*
+ * float32: the functions above with float parameters, outputs and
+ * workspace (inputs from x_f32 or x_u8; targets, eta, lmbda and cost totals
+ * stay double).  They follow the same order of operations in single
+ * precision, so their results are the same on every instruction set and
+ * thread count, and differ from the float64 ones by rounding only.
+ */
+int pybp_feedforward_f32(const pybp_net *net, const float *params,
+                         size_t nparams, const pybp_data *data, float *out,
+                         size_t nout, float *work, size_t nwork);
+int pybp_cost_f32(const pybp_net *net, const float *params, size_t nparams,
+                  const pybp_data *data, double *total,
+                  float *work, size_t nwork);
+int pybp_gradient_f32(const pybp_net *net, const float *params,
+                      size_t nparams, const pybp_data *data, float *grad,
+                      size_t ngrad, float *work, size_t nwork);
+int pybp_evaluate_f32(const pybp_net *net, const float *params,
+                      size_t nparams, const pybp_data *data, size_t *correct,
+                      float *work, size_t nwork);
+int pybp_update_mini_batch_f32(const pybp_net *net, float *params,
+                               size_t nparams, const pybp_data *data,
+                               double eta, double lmbda, size_t n,
+                               float *work, size_t nwork);
+int pybp_sgd_epoch_f32(const pybp_net *net, float *params, size_t nparams,
+                       const pybp_data *data, const size_t *perm,
+                       size_t nperm, size_t mini_batch_size, double eta,
+                       double lmbda, size_t n, double *cost_total,
+                       float *work, size_t nwork);
 
 /*
  * Model files (docs/model-format.md), read and written in memory so that the

@@ -1,16 +1,18 @@
 /*
- * pybp_kernels.h - the hot loops of pybp.c, written once and compiled once
- * per instruction set.  Internal: only pybp.c includes it, once per path,
+ * pybp_kernels.h - the hot loops of pybp_impl.h, written once and compiled
+ * once per instruction set and element type `real`.  Internal: only
+ * pybp_impl.h includes it, once per path,
  * after defining pybp__src (a layer's inputs), pybp__kern (the table of a
  * path's functions, which this file fills in as PYBP_K(kern)), and
  *
  *   PYBP_K(name)   this instance's name for a function (name_avx512, ...)
  *   PYBP_K_ATTR    attributes of every function (e.g. target("avx512f"))
  *   PYBP_K_INLINE  "always inline" where the compiler has it
- *   PYBP_K_VW      doubles per vector: 8, 4, 2, or 1 for plain double
- *   PYBP_K_V       the vector type (PYBP_K_VW doubles; double when 1)
- *   PYBP_K_VU      the same type with alignment 8 and may_alias, for loads
- *                  and stores at any double address (double when 1)
+ *   PYBP_K_VW      elements per vector (64, 32 or 16 bytes' worth), or 1
+ *                  for plain scalars
+ *   PYBP_K_V       the vector type (PYBP_K_VW reals; real when 1)
+ *   PYBP_K_VU      the same type with the element's alignment and
+ *                  may_alias, for loads and stores at any element address
  *   PYBP_K_XB      examples per register block in the forward pass (<= 8)
  *   PYBP_K_JB      vectors of outputs per register block (<= 4)
  *   PYBP_K_KB      weight rows per register block in BP4 (<= 8)
@@ -18,10 +20,10 @@
  *                  when the update is fused with the next mini-batch's
  *                  forward pass
  *
- * Data layout (see pybp.c): weights transposed, Wt[k][j] = W[j][k], row k
- * holding the n_out weights out of input k, rows padded to a multiple of 8
- * doubles; deltas and activations example-major, one padded row per
- * example.  A layer's inputs are a pybp__src: rows of doubles, or, for the
+ * Data layout (see pybp_impl.h): weights transposed, Wt[k][j] = W[j][k], row k
+ * holding the n_out weights out of input k, rows padded to 64 bytes;
+ * deltas and activations example-major, one padded row per
+ * example.  A layer's inputs are a pybp__src: rows of reals, or, for the
  * first layer of uint8 data, the data set's own bytes read through the
  * byte -> value table (so they are never converted into a separate array).
  * A function gets `nvec`, the vectors covering a row's n_out outputs; lanes
@@ -30,7 +32,7 @@
  * Exactness: every lane of every vector is one element's own sum, so a
  * vector add is as many independent scalar adds, each its own sum's next
  * term in ascending order.  Products are rounded before the add (no
- * contraction, see pybp.c); `v * s` with a double s splats s without any
+ * contraction, see pybp_impl.h); `v * s` with a real s splats s without any
  * arithmetic.  Speed comes from keeping a block of independent sums in
  * registers: XB examples x JB vectors in the forward pass, KB rows x JB
  * vectors in BP4, enough chains to hide the adder's latency.
@@ -44,7 +46,7 @@
 #define PYBP_K_LD(p) ((PYBP_K_V)(*(const PYBP_K_VU *)(const void *)(p)))
 #define PYBP_K_ST(p, v) (*(PYBP_K_VU *)(void *)(p) = (v))
 
-/* Input k of the example whose row is ra (doubles) or ru (bytes). */
+/* Input k of the example whose row is ra (reals) or ru (bytes). */
 #define PYBP_K_IN(u8, in, ra, ru, k) \
     ((u8) ? (in)->table[(ru)[k]] : (ra)[k])
 
@@ -55,12 +57,12 @@
  * b and z point at the block's first weight column, bias and output.
  */
 static PYBP_K_INLINE PYBP_K_ATTR void
-PYBP_K(forward_block)(const double *W, size_t wp, const double *b,
-                      size_t nin, const pybp__src *in, size_t x0, double *z,
+PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
+                      size_t nin, const pybp__src *in, size_t x0, real *z,
                       size_t zp, const int u8, const int xb, const int jb)
 {
     PYBP_K_V acc[8][4], w[4];
-    const double *ra[8];
+    const real *ra[8];
     const unsigned char *ru[8];
     size_t k;
     int x, j;
@@ -74,7 +76,7 @@ PYBP_K(forward_block)(const double *W, size_t wp, const double *b,
         for (j = 0; j < jb; j++)
             w[j] = PYBP_K_LD(W + k * wp + (size_t)j * PYBP_K_VW);
         for (x = 0; x < xb; x++) {
-            double ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
+            real ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
             for (j = 0; j < jb; j++)
                 acc[x][j] += w[j] * ak;
         }
@@ -109,8 +111,8 @@ PYBP_K(forward_block)(const double *W, size_t wp, const double *b,
  * each block streams the whole of Wt once.
  */
 static PYBP_K_ATTR void
-PYBP_K(forward)(const double *W, size_t wp, const double *b, size_t nin,
-                size_t nvec, const pybp__src *in, double *z, size_t zp,
+PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
+                size_t nvec, const pybp__src *in, real *z, size_t zp,
                 size_t x0, size_t x1)
 {
     size_t j0, jb, x, xb;
@@ -138,9 +140,9 @@ PYBP_K(forward)(const double *W, size_t wp, const double *b, size_t nin,
  * W and d point at the block's first row and column.
  */
 static PYBP_K_INLINE PYBP_K_ATTR void
-PYBP_K(bp4_block)(double *W, size_t wp, const pybp__src *in, size_t k0,
-                  const double *d, size_t dp, size_t m, double decay,
-                  double step, const int update, const int u8,
+PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
+                  const real *d, size_t dp, size_t m, real decay,
+                  real step, const int update, const int u8,
                   const int kb, const int jb)
 {
     PYBP_K_V s[8][4], dv[4];
@@ -152,19 +154,19 @@ PYBP_K(bp4_block)(double *W, size_t wp, const pybp__src *in, size_t k0,
                              : PYBP_K_LD(W + (size_t)k * wp
                                          + (size_t)j * PYBP_K_VW);
     for (x = 0; x < m; x++) {
-        const double *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
+        const real *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
         const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
         for (j = 0; j < jb; j++)
             dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
         for (k = 0; k < kb; k++) {
-            double ak = PYBP_K_IN(u8, in, ra, ru, k);
+            real ak = PYBP_K_IN(u8, in, ra, ru, k);
             for (j = 0; j < jb; j++)
                 s[k][j] += dv[j] * ak;
         }
     }
     for (k = 0; k < kb; k++)
         for (j = 0; j < jb; j++) {
-            double *p = W + (size_t)k * wp + (size_t)j * PYBP_K_VW;
+            real *p = W + (size_t)k * wp + (size_t)j * PYBP_K_VW;
             if (update)
                 PYBP_K_ST(p, decay * PYBP_K_LD(p) - step * s[k][j]);
             else
@@ -198,9 +200,9 @@ PYBP_K(bp4_block)(double *W, size_t wp, const pybp__src *in, size_t k0,
  * W <- W + d[0][j] a[0][k] + ... term by term.  (update == 0)
  */
 static PYBP_K_ATTR void
-PYBP_K(bp4)(double *W, size_t wp, size_t nvec, const pybp__src *in,
-            const double *d, size_t dp, size_t m, size_t k0, size_t k1,
-            double decay, double step, int update)
+PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
+            const real *d, size_t dp, size_t m, size_t k0, size_t k1,
+            real decay, real step, int update)
 {
     size_t j0, jb, kb;
     for (; k0 < k1; k0 += kb) {
@@ -230,14 +232,14 @@ PYBP_K(bp4)(double *W, size_t wp, size_t nvec, const pybp__src *in,
  * are of the same kind (u8); m <= 4.
  */
 static PYBP_K_INLINE PYBP_K_ATTR void
-PYBP_K(fused_block)(double *W, size_t wp, size_t nin, const pybp__src *in,
-                    const double *d, size_t dp, size_t m, double decay,
-                    double step, const pybp__src *next, const double *bn,
-                    double *z, size_t zp, const int u8, const int xb,
+PYBP_K(fused_block)(real *W, size_t wp, size_t nin, const pybp__src *in,
+                    const real *d, size_t dp, size_t m, real decay,
+                    real step, const pybp__src *next, const real *bn,
+                    real *z, size_t zp, const int u8, const int xb,
                     const int jb)
 {
     PYBP_K_V acc[4][4], s[4], w[4];
-    const double *ra[4], *rx[4];
+    const real *ra[4], *rx[4];
     const unsigned char *ru[4], *ux[4];
     size_t k, x;
     int i, j;
@@ -252,21 +254,21 @@ PYBP_K(fused_block)(double *W, size_t wp, size_t nin, const pybp__src *in,
         ux[x] = u8 ? pybp__in_u8row(in, x) : NULL;
     }
     for (k = 0; k < nin; k++) {
-        double *row = W + k * wp;
+        real *row = W + k * wp;
         for (j = 0; j < jb; j++)
             s[j] = PYBP_K_ZERO;
         for (x = 0; x < m; x++) {
-            double ak = PYBP_K_IN(u8, in, rx[x], ux[x], k);
+            real ak = PYBP_K_IN(u8, in, rx[x], ux[x], k);
             for (j = 0; j < jb; j++)
                 s[j] += PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW) * ak;
         }
         for (j = 0; j < jb; j++) {
-            double *p = row + (size_t)j * PYBP_K_VW;
+            real *p = row + (size_t)j * PYBP_K_VW;
             w[j] = decay * PYBP_K_LD(p) - step * s[j];
             PYBP_K_ST(p, w[j]);
         }
         for (i = 0; i < xb; i++) {
-            double ank = PYBP_K_IN(u8, next, ra[i], ru[i], k);
+            real ank = PYBP_K_IN(u8, next, ra[i], ru[i], k);
             for (j = 0; j < jb; j++)
                 acc[i][j] += w[j] * ank;
         }
@@ -304,10 +306,10 @@ PYBP_K(fused_block)(double *W, size_t wp, size_t nin, const pybp__src *in,
  * are a plain forward pass over the updated weights.
  */
 static PYBP_K_ATTR void
-PYBP_K(update_forward)(double *W, size_t wp, size_t nin, size_t nvec,
-                       const pybp__src *in, const double *d, size_t dp,
-                       size_t m, double decay, double step,
-                       const pybp__src *next, const double *bn, double *z,
+PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
+                       const pybp__src *in, const real *d, size_t dp,
+                       size_t m, real decay, real step,
+                       const pybp__src *next, const real *bn, real *z,
                        size_t zp, size_t mn)
 {
     size_t j0, jb, xb = mn < PYBP_K_FXB ? mn : PYBP_K_FXB;
@@ -334,12 +336,12 @@ PYBP_K(update_forward)(double *W, size_t wp, size_t nin, size_t nvec,
  * takes the terms in order (update == 0).
  */
 static PYBP_K_ATTR void
-PYBP_K(bp3)(double *b, size_t nvec, const double *d, size_t dp, size_t m,
-            double step, int update)
+PYBP_K(bp3)(real *b, size_t nvec, const real *d, size_t dp, size_t m,
+            real step, int update)
 {
     size_t j, x;
     for (j = 0; j < nvec; j++) {
-        double *p = b + j * PYBP_K_VW;
+        real *p = b + j * PYBP_K_VW;
         PYBP_K_V s = update ? PYBP_K_ZERO : PYBP_K_LD(p);
         for (x = 0; x < m; x++)
             s += PYBP_K_LD(d + x * dp + j * PYBP_K_VW);

@@ -10,6 +10,10 @@ CPU supports; the environment variable PYBP_ISA (auto, scalar, avx2,
 avx512), read once at import, or set_isa() / use_isa() force one, for tests
 and benchmarks.  Likewise PYBP_THREADS / set_threads() give sgd_epoch
 worker threads (same bits for any count).
+
+Each function runs in the element type of the parameters it gets: an
+array('d') (or float64 buffer) calls the float64 core, an array('f') the
+float32 one (pybp_*_f32), which reads float32 or uint8 inputs.
 """
 
 import contextlib
@@ -149,14 +153,45 @@ def _net(spec):
     return net
 
 
-def _data(data):
+class _Type:
+    """The C functions and buffer types of one element type."""
+
+    def __init__(self, typecode, ctype, suffix):
+        self.typecode, self.ctype = typecode, ctype
+        self.array = ctype + "[]"
+        self.size = 8 if ctype == "double" else 4
+        self.input_type = "float64" if ctype == "double" else "float32"
+        for name in ("workspace_size", "feedforward", "cost", "gradient",
+                     "evaluate", "update_mini_batch", "sgd_epoch"):
+            setattr(self, name, getattr(lib, "pybp_%s%s" % (name, suffix)))
+
+
+_F64 = _Type("d", "double", "")
+_F32 = _Type("f", "float", "_f32")
+
+
+def _type(params):
+    """The element type of a parameter buffer: array('d') or array('f')."""
+    code = getattr(params, "typecode", None)
+    if code is None:
+        code = memoryview(params).format[-1:]
+    return _F32 if code == "f" else _F64
+
+
+def _data(data, T=_F64):
     """A pybp_data descriptor and the buffers it points into (keep both alive)."""
     d = ffi.new("pybp_data *")
     d.count = data.count
     keep = [d]
+    data = data.inputs_as(T.input_type)
+    keep.append(data)
     if data.x is not None:
         buf = ffi.from_buffer("double[]", data.x)
         d.x = buf
+        keep.append(buf)
+    elif data.x_f32 is not None:
+        buf = ffi.from_buffer("float[]", data.x_f32)
+        d.x_f32 = buf
         keep.append(buf)
     else:
         buf = ffi.from_buffer("unsigned char[]", data.x_u8)
@@ -174,81 +209,86 @@ def _data(data):
     return d, keep
 
 
-def _params(params):
-    return ffi.from_buffer("double[]", params, require_writable=False)
+def _params(T, params, writable=False):
+    return ffi.from_buffer(T.array, params, require_writable=writable)
 
 
-def _work(net, batch):
+def _work(T, net, batch):
     n = ffi.new("size_t *")
-    check(lib.pybp_workspace_size(net, batch, n), "workspace size")
+    check(T.workspace_size(net, batch, n), "workspace size")
     try:
-        return ffi.new("double[]", n[0]), n[0]
+        return ffi.new(T.array, n[0]), n[0]
     except MemoryError:
-        raise MemoryError("pybp: a workspace of %d doubles for %d examples "
-                          "does not fit in memory" % (n[0], batch)) from None
+        raise MemoryError("pybp: a workspace of %d %ss for %d examples "
+                          "does not fit in memory" % (n[0], T.ctype, batch)) from None
 
 
 def forward_outputs(spec, params, data):
+    T = _type(params)
     net = _net(spec)
-    out = array("d", bytes(8 * data.count * spec.sizes[-1]))
-    d, keep = _data(data)
-    work, nwork = _work(net, min(data.count, CHUNK))
-    check(lib.pybp_feedforward(net, _params(params), len(params), d,
-                               ffi.from_buffer("double[]", out), len(out),
-                               work, nwork), "feedforward")
+    out = array(T.typecode, bytes(T.size * data.count * spec.sizes[-1]))
+    d, keep = _data(data, T)
+    work, nwork = _work(T, net, min(data.count, CHUNK))
+    check(T.feedforward(net, _params(T, params), len(params), d,
+                        ffi.from_buffer(T.array, out), len(out), work, nwork),
+          "feedforward")
     return out
 
 
 def cost_total(spec, params, data, total=0.0):
+    T = _type(params)
     net = _net(spec)
     acc = ffi.new("double *", total)
-    d, keep = _data(data)
-    work, nwork = _work(net, min(data.count, CHUNK))
-    check(lib.pybp_cost(net, _params(params), len(params), d, acc, work, nwork),
+    d, keep = _data(data, T)
+    work, nwork = _work(T, net, min(data.count, CHUNK))
+    check(T.cost(net, _params(T, params), len(params), d, acc, work, nwork),
           "cost")
     return acc[0]
 
 
 def gradient(spec, params, data):
+    T = _type(params)
     net = _net(spec)
-    grad = array("d", bytes(8 * spec.nparams))
-    d, keep = _data(data)
-    work, nwork = _work(net, min(data.count, CHUNK))
-    check(lib.pybp_gradient(net, _params(params), len(params), d,
-                            ffi.from_buffer("double[]", grad), len(grad),
-                            work, nwork), "gradient")
+    grad = array(T.typecode, bytes(T.size * spec.nparams))
+    d, keep = _data(data, T)
+    work, nwork = _work(T, net, min(data.count, CHUNK))
+    check(T.gradient(net, _params(T, params), len(params), d,
+                     ffi.from_buffer(T.array, grad), len(grad), work, nwork),
+          "gradient")
     return grad
 
 
 def evaluate(spec, params, data):
+    T = _type(params)
     net = _net(spec)
     correct = ffi.new("size_t *")
-    d, keep = _data(data)
-    work, nwork = _work(net, min(data.count, CHUNK))
-    check(lib.pybp_evaluate(net, _params(params), len(params), d, correct,
-                            work, nwork), "evaluate")
+    d, keep = _data(data, T)
+    work, nwork = _work(T, net, min(data.count, CHUNK))
+    check(T.evaluate(net, _params(T, params), len(params), d, correct,
+                     work, nwork), "evaluate")
     return correct[0]
 
 
 def update_mini_batch(spec, params, data, eta, lmbda, n):
+    T = _type(params)
     net = _net(spec)
-    d, keep = _data(data)
-    work, nwork = _work(net, data.count)
-    check(lib.pybp_update_mini_batch(net, ffi.from_buffer("double[]", params),
-                                     len(params), d, eta, lmbda, n, work, nwork),
-          "update_mini_batch")
+    d, keep = _data(data, T)
+    work, nwork = _work(T, net, data.count)
+    check(T.update_mini_batch(net, _params(T, params, True), len(params), d,
+                              eta, lmbda, n, work, nwork), "update_mini_batch")
 
 
 def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
               total=0.0, threads=None):
+    T = _type(params)
     net = _net(spec)
     if threads is not None:
         net.threads = _threads_count(threads, "threads")
-    d, keep = _data(data)
+    d, keep = _data(data, T)
     cperm = ffi.new("size_t[]", perm)
     acc = ffi.new("double *", total)
-    work, nwork = _work(net, mini_batch_size)
-    check(lib.pybp_sgd_epoch(net, ffi.from_buffer("double[]", params),
-                             len(params), d, cperm, len(perm), mini_batch_size,
-                             eta, lmbda, n, acc, work, nwork), "sgd_epoch")
+    work, nwork = _work(T, net, mini_batch_size)
+    check(T.sgd_epoch(net, _params(T, params, True), len(params), d, cperm,
+                      len(perm), mini_batch_size, eta, lmbda, n, acc, work,
+                      nwork), "sgd_epoch")
     return acc[0]

@@ -1,7 +1,8 @@
 """Dataset: examples held compactly, in the form the C core reads directly.
 
-Inputs are one flat buffer: float64 values, or uint8 bytes with a divisor
-(the input value is ``byte / divisor``, e.g. pixels / 255.0).  Targets are
+Inputs are one flat buffer: float64 or float32 values, or uint8 bytes with
+a divisor (the input value is ``byte / divisor``, e.g. pixels / 255.0).
+Targets are
 one flat float64 buffer of n_outputs values per example, or int32 class
 labels standing for one-hot vectors.  Buffers that already have the right
 format (``array('d')``, ``bytes``, numpy arrays, ...) are kept as they are,
@@ -22,16 +23,33 @@ def _is_buffer(obj):
     return True
 
 
-def _float_view(obj, what):
-    """A read-only 1-D float64 memoryview of obj: a buffer (kept) or a list (packed)."""
+_FORMATS = {"d": ("d", "<d", "=d"), "f": ("f", "<f", "=f")}
+
+
+def _buffer_kind(mv):
+    """"d" or "f" for a float64 or float32 buffer, else None."""
+    for kind, formats in _FORMATS.items():
+        if mv.format in formats and mv.itemsize == (8 if kind == "d" else 4):
+            return kind
+    return None
+
+
+def _float_view(obj, what, kinds="d"):
+    """A read-only 1-D memoryview of obj's numbers: a buffer of one of
+    ``kinds`` ("d" float64, "f" float32) is kept as it is, a float32 buffer
+    where only float64 is taken is widened (exactly), a list is packed."""
     if _is_buffer(obj):
         mv = memoryview(obj)
-        if mv.format not in ("d", "<d", "=d") or mv.itemsize != 8:
-            raise TypeError("%s: expected a float64 buffer, got format %r"
-                            % (what, mv.format))
+        kind = _buffer_kind(mv)
+        if kind is None:
+            raise TypeError("%s: expected a float64 or float32 buffer, got "
+                            "format %r" % (what, mv.format))
         if not mv.c_contiguous:
             raise ValueError("%s: buffer is not contiguous" % what)
-        return mv.cast("B").cast("d")
+        flat = mv.cast("B").cast(kind)
+        if kind not in kinds:
+            return memoryview(array("d", flat))
+        return flat
     try:
         packed = array("d", obj)
     except TypeError:
@@ -73,22 +91,23 @@ class Dataset:
 
     inputs
         a list of rows (each a sequence of numbers), or one flat buffer of
-        count * n_inputs values (then ``n_inputs`` is required): float64, or
-        uint8 bytes when ``divisor`` is given.
+        count * n_inputs values (then ``n_inputs`` is required): float64 or
+        float32, or uint8 bytes when ``divisor`` is given.
     targets
-        a list of rows, or a flat float64 buffer of count * n_outputs values.
+        a list of rows, or a flat float64 buffer of count * n_outputs values
+        (float32 is taken too, and widened to float64).
     labels
         instead of targets: one class index per example (one-hot targets).
     """
 
-    __slots__ = ("count", "n_inputs", "x", "x_u8", "divisor", "y", "n_outputs",
-                 "labels", "_table")
+    __slots__ = ("count", "n_inputs", "x", "x_f32", "x_u8", "divisor", "y",
+                 "n_outputs", "labels", "_table")
 
     def __init__(self, inputs, targets=None, *, labels=None, n_inputs=None,
                  divisor=None):
         if targets is not None and labels is not None:
             raise ValueError("give targets or labels, not both")
-        self.x = self.x_u8 = self.y = self.labels = None
+        self.x = self.x_f32 = self.x_u8 = self.y = self.labels = None
         self.divisor = None
         self._table = None
         if divisor is not None:
@@ -96,8 +115,12 @@ class Dataset:
         elif n_inputs is not None or _is_buffer(inputs):
             if n_inputs is None:
                 raise ValueError("a flat input buffer needs n_inputs")
-            self.x = _float_view(inputs, "inputs")
-            self._set_count(len(self.x), n_inputs)
+            x = _float_view(inputs, "inputs", kinds="df")
+            if x.format == "f":
+                self.x_f32 = x
+            else:
+                self.x = x
+            self._set_count(len(x), n_inputs)
         else:
             if isinstance(inputs, (str, bytes)):
                 raise TypeError("inputs: expected rows of numbers")
@@ -106,8 +129,8 @@ class Dataset:
             flat, width = _rows(inputs, "inputs")
             self.x = memoryview(flat)
             self._set_count(len(flat), width, rows=len(inputs))
-        if self.x is not None:
-            _check_finite(self.x, "inputs")
+        if self.x is not None or self.x_f32 is not None:
+            _check_finite(self._floats(), "inputs")
         self.n_outputs = None
         if targets is not None:
             self._init_targets(targets)
@@ -184,8 +207,36 @@ class Dataset:
     def __len__(self):
         return self.count
 
+    def _floats(self):
+        """The float inputs, float64 or float32 (None for uint8)."""
+        return self.x if self.x is not None else self.x_f32
+
+    @property
+    def input_type(self):
+        """How the inputs are held: "float64", "float32" or "uint8"."""
+        return ("uint8" if self.x_u8 is not None else
+                "float32" if self.x_f32 is not None else "float64")
+
+    def inputs_as(self, kind):
+        """This dataset with float inputs in `kind` ("float64"/"float32").
+
+        The C core reads inputs of its own element type in place; a float
+        dataset of the other type gets a converted copy of its inputs (exact
+        from float32 to float64, rounded the other way).  uint8 inputs, and
+        inputs already of that type, are shared as they are.
+        """
+        if self.x_u8 is not None or kind == self.input_type:
+            return self
+        new = self._copy_with(self.count)
+        if kind == "float32":
+            new.x, new.x_f32 = None, memoryview(array("f", self.x))
+        else:
+            new.x, new.x_f32 = memoryview(array("d", self.x_f32)), None
+        return new
+
     def __repr__(self):
-        kind = "uint8/%g" % self.divisor if self.x_u8 is not None else "float64"
+        kind = ("uint8/%g" % self.divisor if self.x_u8 is not None
+                else self.input_type)
         tgt = ("labels" if self.labels is not None else
                "targets[%d]" % self.n_outputs if self.y is not None else "none")
         return "Dataset(count=%d, n_inputs=%d, inputs=%s, targets=%s)" % (
@@ -196,8 +247,9 @@ class Dataset:
     def input(self, i):
         """Example i's input vector (x = byte / divisor for uint8 inputs)."""
         n = self.n_inputs
-        if self.x is not None:
-            return self.x[i * n:(i + 1) * n].tolist()
+        x = self._floats()
+        if x is not None:
+            return x[i * n:(i + 1) * n].tolist()
         table = self._table
         if table is None:
             d = self.divisor
@@ -235,12 +287,16 @@ class Dataset:
         """The first `count` examples, sharing memory with this dataset."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError("subset size must be a positive integer")
-        count = min(count, self.count)
+        return self._copy_with(min(count, self.count))
+
+    def _copy_with(self, count):
+        """The first `count` examples, sharing every buffer."""
         new = object.__new__(Dataset)
         new.count = count
         new.n_inputs = self.n_inputs
         n = self.n_inputs
         new.x = None if self.x is None else self.x[:count * n]
+        new.x_f32 = None if self.x_f32 is None else self.x_f32[:count * n]
         new.x_u8 = None if self.x_u8 is None else self.x_u8[:count * n]
         new.divisor = self.divisor
         new.n_outputs = self.n_outputs

@@ -18,6 +18,18 @@ from .spec import NetSpec
 
 INITS = ("normal", "scaled")
 MAX_THREADS = 64  # PYBP_MAX_THREADS in csrc/pybp.h
+DTYPES = {"float64": "d", "float32": "f"}  # dtype -> array typecode
+
+
+def _check_dtype(dtype, backend):
+    """The dtype name, after checking that the backend computes in it."""
+    if dtype not in DTYPES:
+        raise ValueError("dtype must be 'float64' or 'float32', got %r" % (dtype,))
+    if dtype == "float32" and backend != "c":
+        raise ValueError("dtype='float32' runs on the C backend only (the "
+                         "Python backend is the float64 reference); this "
+                         "network's backend is %r" % backend)
+    return dtype
 
 
 class DivergenceError(ArithmeticError):
@@ -108,12 +120,18 @@ class Network:
     backend     "c", "python" or None for pybp.backend
     threads     worker threads for training on the C backend (None: the
                 PYBP_THREADS setting, else one); any count gives the same bits
+    dtype       "float64" (the exact reference numbers) or "float32" (C
+                backend only: single precision, about twice as fast; the
+                initial parameters are the float64 ones rounded)
     """
 
     def __init__(self, sizes, activation="sigmoid", cost="quadratic", *,
-                 seed=None, init="normal", backend=None, threads=None):
+                 seed=None, init="normal", backend=None, threads=None,
+                 dtype="float64"):
         self.spec = NetSpec(sizes, activation, cost)
-        self._kernels, self.backend = _backend.kernels(backend)
+        self._kernels, self.backend = _backend.kernels(
+            "c" if backend is None and dtype == "float32" else backend)
+        self.dtype = _check_dtype(dtype, self.backend)
         self.threads = threads
         if seed is None:
             seed = random.SystemRandom().randrange(2 ** 32)
@@ -125,6 +143,7 @@ class Network:
                               % (list(self.spec.sizes), self.spec.nparams))
         self.seed = seed
         self.init = init
+        self._params = None
         self.params = init_params(self.spec, seed, init)
         self._shuffle = _shuffler(seed)
         self.epochs_trained = 0
@@ -160,7 +179,8 @@ class Network:
 
     @property
     def params(self):
-        """All parameters, flat, in SPEC.md's layout (an array('d'), writable)."""
+        """All parameters, flat, in SPEC.md's layout (writable): an
+        array('d'), or array('f') for dtype float32."""
         return self._params
 
     @params.setter
@@ -168,7 +188,7 @@ class Network:
         if isinstance(values, (str, bytes)):
             raise TypeError("params must be a sequence of floats")
         try:
-            new = array("d", values)
+            new = array(DTYPES[self.dtype], values)
         except TypeError:
             raise TypeError("params must be a sequence of numbers") from None
         if len(new) != self.spec.nparams:
@@ -191,7 +211,8 @@ class Network:
     def weights(self):
         """W^1 .. W^L as 2-D memoryviews (w[j, k]) sharing storage with params."""
         mv = memoryview(self._params).cast("B")
-        return [mv[8 * off:8 * (off + n_out * n_in)].cast("d", (n_out, n_in))
+        size, code = self._params.itemsize, self._params.typecode
+        return [mv[size * off:size * (off + n_out * n_in)].cast(code, (n_out, n_in))
                 for off, n_in, n_out in self._layers()]
 
     @property
@@ -202,8 +223,9 @@ class Network:
                 for off, n_in, n_out in self._layers()]
 
     def __repr__(self):
-        return "Network(%r, activation=%r, cost=%r, backend=%r)" % (
-            self.sizes, self.activations, self.spec.cost, self.backend)
+        return "Network(%r, activation=%r, cost=%r, backend=%r%s)" % (
+            self.sizes, self.activations, self.spec.cost, self.backend,
+            ", dtype='float32'" if self.dtype == "float32" else "")
 
     # --- data checks ------------------------------------------------------------
 
@@ -219,6 +241,7 @@ class Network:
             else:
                 data = Dataset(xs, ys)
         n_in, n_out = self.spec.sizes[0], self.spec.sizes[-1]
+        data = data.inputs_as(self.dtype)
         if data.n_inputs != n_in:
             raise ValueError("%s: inputs have %d values, the network takes %d"
                              % (what, data.n_inputs, n_in))
@@ -369,10 +392,11 @@ class Network:
         pieces = 50 if progress is not None else 10
         piece = max(1, (count // pieces) // m) * m
         kernels, spec, params = self._kernels, self.spec, self._params
+        data = data.inputs_as(self.dtype)
         total = 0.0
         start = time.perf_counter()
         for lo in range(0, count, piece):
-            before, snapshot = total, array("d", params)
+            before, snapshot = total, array(params.typecode, params)
             total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
                                       eta, lmbda, count, total, self._threads)
             if not _all_finite(params) or math.isnan(total):
@@ -389,7 +413,7 @@ class Network:
         """Replay perm[lo:lo+piece] batch by batch; raise at the first bad one."""
         count, params = data.count, self._params
         for b in range(lo, min(lo + piece, count), m):
-            snapshot = array("d", params)
+            snapshot = array(params.typecode, params)
             total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
                                             m, eta, lmbda, count, total,
                                             self._threads)
@@ -411,15 +435,19 @@ class Network:
     def shuffle_state(self, state):
         self._shuffle.setstate(state)
 
-    def copy(self, backend=None):
-        """A copy with identical parameters and shuffle state, on any backend."""
+    def copy(self, backend=None, dtype=None):
+        """A copy with identical parameters and shuffle state, on any backend;
+        a dtype other than this network's converts the parameters (exactly
+        to float64, rounded to float32)."""
         new = object.__new__(Network)
         new.spec = NetSpec(self.spec.sizes, self.spec.activations, self.spec.cost)
         new._kernels, new.backend = _backend.kernels(
             self.backend if backend is None else backend)
+        new.dtype = _check_dtype(self.dtype if dtype is None else dtype, new.backend)
         new.seed = self.seed
         new.init = self.init
-        new._params = array("d", self._params)
+        new._params = None
+        new.params = self._params
         new._shuffle = random.Random()
         new._shuffle.setstate(self._shuffle.getstate())
         new.epochs_trained = self.epochs_trained
@@ -434,11 +462,13 @@ class Network:
 
     @classmethod
     def from_params(cls, sizes, activations, cost, params, *, backend=None,
-                    seed=0):
+                    seed=0, dtype="float64"):
         """A network with the given parameters (e.g. read from a file)."""
         net = object.__new__(cls)
         net.spec = NetSpec(sizes, activations, cost)
-        net._kernels, net.backend = _backend.kernels(backend)
+        net._kernels, net.backend = _backend.kernels(
+            "c" if backend is None and dtype == "float32" else backend)
+        net.dtype = _check_dtype(dtype, net.backend)
         net.seed = seed
         net.init = "normal"
         net._params = None
@@ -449,8 +479,12 @@ class Network:
         return net
 
 
-def load(path, backend=None):
-    """Read a model file written by Network.save (or pybp_model_write in C)."""
+def load(path, backend=None, dtype="float64"):
+    """Read a model file written by Network.save (or pybp_model_write in C).
+
+    Files hold float64 parameters; dtype="float32" rounds them on loading.
+    """
     from . import model
     sizes, activations, cost, params = model.load_file(path)
-    return Network.from_params(sizes, activations, cost, params, backend=backend)
+    return Network.from_params(sizes, activations, cost, params, backend=backend,
+                               dtype=dtype)

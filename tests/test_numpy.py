@@ -42,5 +42,7 @@ def test_non_contiguous_and_wrong_dtype_are_refused():
     x = np.zeros((4, 6))
     with pytest.raises(ValueError, match="not contiguous"):
         pybp.Dataset(x[:, ::2], n_inputs=3)
-    with pytest.raises(TypeError, match="float64"):
-        pybp.Dataset(np.zeros(8, dtype=np.float32), n_inputs=4)
+    with pytest.raises(TypeError, match="float64 or float32"):
+        pybp.Dataset(np.zeros(8, dtype=np.float16), n_inputs=4)
+    with pytest.raises(TypeError, match="float64 or float32"):
+        pybp.Dataset(np.zeros(8, dtype=np.int64), n_inputs=4)

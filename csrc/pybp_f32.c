@@ -1,0 +1,16 @@
+/*
+ * pybp_f32.c - the float32 instance of pybp: the pybp_*_f32 functions,
+ * compiled from the same source as the float64 ones (pybp_impl.h).  Same
+ * order of operations, single-precision elements: twice the numbers per
+ * vector and half the memory traffic.
+ */
+#define PYBP__REAL float
+#define PYBP__REAL_SIZE 4
+#define PYBP__API(name) pybp_##name##_f32
+#define PYBP__SUFFIXED 1
+#define PYBP__X(d) ((d)->x_f32)
+#define PYBP__X_OTHER(d) ((d)->x)
+#define PYBP__EXP expf
+#define PYBP__LOG logf
+#define PYBP__TANH tanhf
+#include "pybp_impl.h"

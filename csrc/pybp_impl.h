@@ -1,0 +1,1762 @@
+/*
+ * pybp_impl.h - feedforward, BP1-BP4 and mini-batch SGD, written once for an
+ * element type `real` and compiled once per type: pybp.c includes it for
+ * double (the public pybp_* functions), pybp_f32.c for float (pybp_*_f32).
+ * Internal: nothing else includes it.  An including file defines
+ *
+ *   PYBP__REAL        the element type, double or float
+ *   PYBP__REAL_SIZE   sizeof(PYBP__REAL), as a plain number for attributes
+ *   PYBP__API(name)   the public name of entry point `name`
+ *   PYBP__SUFFIXED    when the names carry a suffix (the type-independent
+ *                     pybp_nparams is then left to pybp.c)
+ *   PYBP__X(d)        the data set's inputs of this type (d->x or d->x_f32),
+ *   PYBP__X_OTHER(d)  and those of the other type, which must be NULL
+ *   PYBP__EXP, PYBP__LOG, PYBP__TANH   the libm functions for the type
+ *
+ * In float64 every number equals what pybp/_reference.py computes, bit for
+ * bit: each sum starts at 0.0 and adds its terms in ascending index order,
+ * and every product is rounded before it is added (docs/exactness.md).  Speed comes
+ * only from computing many independent sums at once, never from reordering
+ * one sum.
+ *
+ * Internal layout.  Each call copies the parameters into the workspace in a
+ * layout made for the loops, and (when it trains) copies them back at the
+ * end; callers only ever see SPEC.md's flat layout.  Inside:
+ *   Wt^l  n_{l-1} rows of pw_l reals, Wt^l[k][j] = W^l[j][k]: row k holds
+ *         the weights out of input k, so the outputs j of a layer form a
+ *         contiguous vector and the forward pass and BP4 vectorise over j;
+ *   b^l   pw_l reals;
+ * where pw_l is n_l rounded up to a whole 64-byte line (8 doubles, 16
+ * floats), the padding zero.  Activations a^l and deltas of a mini-batch
+ * are stored example-major: one row of pw_l reals per example.
+ *
+ * Equations (pybp_kernels.h holds the vector loops, compiled once per
+ * instruction set; the rest is here):
+ *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)     forward()
+ *   BP1          delta^L = grad_a C (.) f'(z^L)            pybp__delta()
+ *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backprop()
+ *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
+ *   sum over the mini-batch stays in a register from 0.0 to the update
+ *   W <- decay W - step S                                   bp3(), bp4()
+ * All deltas of a mini-batch are computed before any weight changes (BP2
+ * reads the old W).  For small mini-batches, where streaming the weights
+ * through the cache costs more than the arithmetic, the update of each
+ * weight row is also fused with its use by the next mini-batch's forward
+ * pass (update_forward()).
+ *
+ * Inputs are read where the caller keeps them (uint8 ones through a table
+ * of byte / divisor), never copied or converted into the workspace.
+ *
+ * Workspace (elements of the type), for a chunk or mini-batch of B
+ * examples, sums over l = 1 .. L:
+ *   PAD - 1 (alignment) + 256 (uint8 table) + Pi (internal parameters)
+ *   + Pi (sums S, for gradients) + B * (sum_l pw_l (activations)
+ *   + n_L (targets) + 1 (cost) + sum_l pw_l (deltas)
+ *   + sum_l pw_l (the next mini-batch's activations)),
+ * Pi = sum_l (n_{l-1} + 1) pw_l.  The forward-only functions need neither S
+ * nor the deltas nor the second activations, so a given workspace holds
+ * more examples for them.
+ *
+ * Instruction sets: the loops of pybp_kernels.h are compiled for AVX-512F
+ * and AVX2 (x86 with GCC or Clang, chosen at run time) and for the portable
+ * path; each gives the same bits, since every vector lane is one element's
+ * own sum.  pybp_net.isa forces a path (for tests and benchmarks).
+ *
+ * Threads: pybp_sgd_epoch can share each mini-batch among worker threads:
+ * the first layer by its output columns, the rest of the forward and
+ * backward passes by examples, the other layers' updates by weight rows
+ * (see pybp__epoch_part).  Every sum is still computed whole by one thread,
+ * so the results do not depend on the number of threads.
+ *
+ * Build with -ffp-contract=off and without -ffast-math: a fused
+ * multiply-add or a reassociated sum would change result bits.
+ *
+ * float32 follows exactly the same order of operations in single
+ * precision (the per-unit formulas of activations, derivatives and costs
+ * are evaluated with float64 constants and rounded to float), so its
+ * results are also the same on every instruction set and thread count;
+ * they differ from the float64 reference by rounding only.
+ */
+#ifndef PYBP__REAL
+#error "pybp_impl.h is included by pybp.c and pybp_f32.c only"
+#endif
+
+#include "pybp.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __FAST_MATH__
+#error "pybp must not be built with -ffast-math: it changes result bits"
+#endif
+#if FLT_EVAL_METHOD != 0
+#error "pybp needs double arithmetic in double precision (i386: -msse2 -mfpmath=sse)"
+#endif
+
+/* No contraction into fused multiply-adds even if the build flags forget
+ * -ffp-contract=off: GCC's GNU modes contract by default, and the AVX-512
+ * path has FMA instructions available. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) \
+    && !defined(PYBP_NO_X86_PATHS)
+#define PYBP__X86 1
+#endif
+
+#if !defined(PYBP_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
+#define PYBP__THREADS 1
+#include <pthread.h>
+#include <sched.h>
+#endif
+
+/* Fewest examples of a mini-batch per worker thread (pybp_sgd_epoch). */
+#define PYBP__THREAD_SHARE 16
+
+typedef PYBP__REAL real;
+
+/* Internal rows are padded to a multiple of 64 bytes, the widest vector,
+ * so one layout serves every instruction set. */
+#define PYBP__PAD (64 / PYBP__REAL_SIZE)
+
+/* ------------------------------------------------------------------------ */
+/* Kernel instances, one per instruction set                                */
+
+#if defined(__GNUC__)
+#define PYBP_K_INLINE inline __attribute__((always_inline))
+#else
+#define PYBP_K_INLINE
+#endif
+
+/*
+ * A layer's inputs for a batch of examples: rows of reals (the
+ * activations of the layer below, or a data set of the same element type
+ * read in place), or,
+ * for the first layer of uint8 data, the data set's bytes read in place
+ * through the byte -> value table.  Inputs are thus never copied or
+ * converted into a separate array.  Example x of the batch is row idx[x]
+ * (row first + x when idx is NULL).
+ */
+typedef struct pybp__src {
+    const real *a;                /* rows of reals, or NULL and */
+    const unsigned char *u8;      /* rows of bytes, byte b standing for */
+    const real *table;            /* table[b] */
+    const size_t *idx;
+    size_t first;
+    size_t pitch;                 /* elements from one row to the next */
+} pybp__src;
+
+static PYBP_K_INLINE size_t pybp__in_offset(const pybp__src *in, size_t x)
+{
+    return (in->idx != NULL ? in->idx[x] : in->first + x) * in->pitch;
+}
+
+static PYBP_K_INLINE const real *pybp__in_row(const pybp__src *in,
+                                              size_t x)
+{
+    return in->a + pybp__in_offset(in, x);
+}
+
+static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
+                                                         size_t x)
+{
+    return in->u8 + pybp__in_offset(in, x);
+}
+
+/* The signatures every instance of pybp_kernels.h provides. */
+typedef void pybp__forward_fn(const real *W, size_t wp, const real *b,
+                              size_t nin, size_t nvec, const pybp__src *in,
+                              real *z, size_t zp, size_t x0, size_t x1);
+typedef void pybp__bp4_fn(real *W, size_t wp, size_t nvec,
+                          const pybp__src *in, const real *d, size_t dp,
+                          size_t m, size_t k0, size_t k1, real decay,
+                          real step, int update);
+typedef void pybp__bp3_fn(real *b, size_t nvec, const real *d, size_t dp,
+                          size_t m, real step, int update);
+typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
+                                     size_t nvec, const pybp__src *in,
+                                     const real *d, size_t dp, size_t m,
+                                     real decay, real step,
+                                     const pybp__src *next, const real *bn,
+                                     real *z, size_t zp, size_t mn);
+
+typedef struct pybp__kern {
+    size_t vw;                        /* elements per vector */
+    pybp__forward_fn *forward;
+    pybp__bp4_fn *bp4;
+    pybp__bp3_fn *bp3;
+    pybp__update_forward_fn *update_forward;
+    size_t fuse_max;                  /* fuse batches up to this size */
+} pybp__kern;
+
+/* The portable path: 16-byte vectors where the compiler has vector
+ * extensions (SSE2 on x86-64, NEON on AArch64, plain code elsewhere),
+ * otherwise (or with -DPYBP_NO_VECTORS) plain scalars.  Block shapes here
+ * and below were chosen by timing float64 MNIST epochs; a vector holds
+ * twice as many floats, so float32 runs the same blocks over half the
+ * vectors. */
+#if defined(__GNUC__) && !defined(PYBP_NO_VECTORS)
+typedef real pybp__v16 __attribute__((vector_size(16)));
+typedef real pybp__v16u __attribute__((vector_size(16),
+                                       aligned(PYBP__REAL_SIZE),
+                                       __may_alias__));
+#define PYBP_K_VW (16 / PYBP__REAL_SIZE)
+#define PYBP_K_V pybp__v16
+#define PYBP_K_VU pybp__v16u
+#else
+#define PYBP_K_VW 1
+#define PYBP_K_V real
+#define PYBP_K_VU real
+#endif
+#define PYBP_K(name) pybp__##name##_portable
+#define PYBP_K_ATTR
+#define PYBP_K_XB 3
+#define PYBP_K_JB 4
+#define PYBP_K_KB 3
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#include "pybp_kernels.h"     /* defines pybp__kern_portable */
+
+#ifdef PYBP__X86
+/* AVX2: 16 ymm registers hold 12 accumulators plus operands. */
+typedef real pybp__v32 __attribute__((vector_size(32)));
+typedef real pybp__v32u __attribute__((vector_size(32),
+                                       aligned(PYBP__REAL_SIZE),
+                                       __may_alias__));
+#define PYBP_K(name) pybp__##name##_avx2
+#define PYBP_K_ATTR __attribute__((target("avx2")))
+#define PYBP_K_VW (32 / PYBP__REAL_SIZE)
+#define PYBP_K_V pybp__v32
+#define PYBP_K_VU pybp__v32u
+#define PYBP_K_XB 6
+#define PYBP_K_JB 2
+#define PYBP_K_KB 6
+#define PYBP_K_FXB 2
+#define PYBP_K_FJB 2
+#include "pybp_kernels.h"     /* defines pybp__kern_avx2 */
+
+/* AVX-512F: 32 zmm registers hold 24 accumulators plus operands. */
+typedef real pybp__v64 __attribute__((vector_size(64)));
+typedef real pybp__v64u __attribute__((vector_size(64),
+                                       aligned(PYBP__REAL_SIZE),
+                                       __may_alias__));
+#define PYBP_K(name) pybp__##name##_avx512
+#define PYBP_K_ATTR __attribute__((target("avx512f")))
+#define PYBP_K_VW (64 / PYBP__REAL_SIZE)
+#define PYBP_K_V pybp__v64
+#define PYBP_K_VU pybp__v64u
+#define PYBP_K_XB 6
+#define PYBP_K_JB 4
+#define PYBP_K_KB 6
+#define PYBP_K_FXB 3
+#define PYBP_K_FJB 4
+#include "pybp_kernels.h"     /* defines pybp__kern_avx512 */
+#endif /* PYBP__X86 */
+
+static const pybp__kern *pybp__kernels(int isa)
+{
+#ifdef PYBP__X86
+    if (isa == PYBP_ISA_AVX512)
+        return &pybp__kern_avx512;
+    if (isa == PYBP_ISA_AVX2)
+        return &pybp__kern_avx2;
+#endif
+    (void)isa;
+    return &pybp__kern_portable;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Validation                                                               */
+
+/* A validated network, copied out of the caller's arrays so that nothing the
+ * kernels write (workspace, params) can change the shape under them. */
+typedef struct pybp__shape {
+    size_t L;                         /* layers with weights; sizes n[0..L] */
+    size_t n[PYBP_MAX_LAYERS];
+    int act[PYBP_MAX_LAYERS];         /* act[l] for l = 1 .. L */
+    int cost;
+    int isa;                          /* resolved: never PYBP_ISA_AUTO */
+    int threads;                      /* >= 1 */
+    size_t woff[PYBP_MAX_LAYERS];     /* offset of W^l in the flat layout */
+    size_t boff[PYBP_MAX_LAYERS];     /* offset of b^l */
+    size_t P;                         /* parameter count */
+    size_t pw[PYBP_MAX_LAYERS];       /* n_l rounded up to PYBP__PAD */
+    size_t iw[PYBP_MAX_LAYERS];       /* offset of Wt^l internally */
+    size_t ib[PYBP_MAX_LAYERS];       /* offset of b^l internally */
+    size_t Pi;                        /* internal parameter elements */
+    size_t fixed_fwd;                 /* workspace besides the examples */
+    size_t fixed_bwd;
+    size_t per_fwd;                   /* workspace elements per example */
+    size_t per_bwd;
+    size_t ws1;                       /* pybp_workspace_size(net, 1) */
+} pybp__shape;
+
+/* Overflow-checked size arithmetic: return 0 when the result does not fit. */
+static int pybp__add(size_t a, size_t b, size_t *r)
+{
+    if (a > SIZE_MAX - b)
+        return 0;
+    *r = a + b;
+    return 1;
+}
+
+static int pybp__mul(size_t a, size_t b, size_t *r)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return 0;
+    *r = a * b;
+    return 1;
+}
+
+static size_t pybp__min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Doubles of alignment slack and of the uint8 table, in every workspace. */
+#define PYBP__SLACK (PYBP__PAD - 1)
+#define PYBP__TABLE 256
+
+static int pybp__check_net(const pybp_net *net, pybp__shape *s)
+{
+    size_t l, L, off = 0, ioff = 0, w, acts = 0, deltas = 0;
+    int out;
+
+    if (net == NULL || net->sizes == NULL || net->activations == NULL)
+        return PYBP_ENULL;
+    if (net->nlayers < 2 || net->nlayers > PYBP_MAX_LAYERS)
+        return PYBP_ESIZE;
+    L = net->nlayers - 1;
+    s->L = L;
+    for (l = 0; l <= L; l++) {
+        s->n[l] = net->sizes[l];
+        if (s->n[l] == 0)
+            return PYBP_ESIZE;
+    }
+    s->act[0] = 0;
+    for (l = 1; l <= L; l++) {
+        s->act[l] = net->activations[l - 1];
+        if (s->act[l] < PYBP_SIGMOID || s->act[l] > PYBP_SOFTMAX)
+            return PYBP_EACTIVATION;
+    }
+    for (l = 1; l < L; l++)
+        if (s->act[l] == PYBP_SOFTMAX)
+            return PYBP_ESOFTMAX;
+    s->cost = net->cost;
+    out = s->act[L];
+    switch (s->cost) {
+    case PYBP_QUADRATIC:
+        if (out == PYBP_SOFTMAX)
+            return PYBP_ECOMBINATION;
+        break;
+    case PYBP_CROSS_ENTROPY:
+        if (out != PYBP_SIGMOID)
+            return PYBP_ECOMBINATION;
+        break;
+    case PYBP_LOG_LIKELIHOOD:
+        if (out != PYBP_SOFTMAX)
+            return PYBP_ECOMBINATION;
+        break;
+    default:
+        return PYBP_ECOST;
+    }
+    if (net->threads < 0 || net->threads > PYBP_MAX_THREADS)
+        return PYBP_ESIZE;
+    s->threads = net->threads > 1 ? net->threads : 1;
+    if (!pybp_isa_supported(net->isa))
+        return PYBP_EISA;
+    s->isa = net->isa == PYBP_ISA_AUTO ? pybp_isa_best() : net->isa;
+
+    /* P = sum_l n_l (n_{l-1} + 1), the internal layout and the workspace,
+     * all checked: a network whose pybp_workspace_size(net, 1) overflows is
+     * unusable. */
+    for (l = 0; l <= L; l++) {
+        if (!pybp__add(s->n[l], PYBP__PAD - 1, &w))
+            return PYBP_EOVERFLOW;
+        s->pw[l] = w / PYBP__PAD * PYBP__PAD;
+        if (l > 0 && (!pybp__add(acts, s->pw[l], &acts)
+                      || !pybp__add(deltas, s->pw[l], &deltas)))
+            return PYBP_EOVERFLOW;
+    }
+    for (l = 1; l <= L; l++) {
+        s->woff[l] = off;
+        if (!pybp__mul(s->n[l], s->n[l - 1], &w)
+            || !pybp__add(off, w, &s->boff[l])
+            || !pybp__add(s->boff[l], s->n[l], &off))
+            return PYBP_EOVERFLOW;
+        s->iw[l] = ioff;
+        if (!pybp__mul(s->pw[l], s->n[l - 1], &w)
+            || !pybp__add(ioff, w, &s->ib[l])
+            || !pybp__add(s->ib[l], s->pw[l], &ioff))
+            return PYBP_EOVERFLOW;
+    }
+    s->P = off;
+    s->Pi = ioff;
+    /* forward-only: slack, table, internal params; per example a^1 .. a^L,
+     * the targets and the cost.  backprop adds the sums S, the deltas and
+     * a second set of activations (the next mini-batch's, see
+     * pybp__epoch_single).  Inputs a^0 are read in place. */
+    if (!pybp__add(PYBP__SLACK + PYBP__TABLE, s->Pi, &s->fixed_fwd)
+        || !pybp__add(s->fixed_fwd, s->Pi, &s->fixed_bwd)
+        || !pybp__add(acts, s->n[L], &s->per_fwd)
+        || !pybp__add(s->per_fwd, 1, &s->per_fwd)
+        || !pybp__add(s->per_fwd, deltas, &s->per_bwd)
+        || !pybp__add(s->per_bwd, acts, &s->per_bwd)
+        || !pybp__add(s->fixed_bwd, s->per_bwd, &s->ws1))
+        return PYBP_EOVERFLOW;
+    return PYBP_OK;
+}
+
+/* Workspace elements for backprop on `batch` examples at once. */
+static int pybp__ws(const pybp__shape *s, size_t batch, size_t *r)
+{
+    size_t t;
+    if (!pybp__mul(batch, s->per_bwd, &t) || !pybp__add(s->fixed_bwd, t, r))
+        return PYBP_EOVERFLOW;
+    return PYBP_OK;
+}
+
+static int pybp__check_data(const pybp__shape *s, const pybp_data *d,
+                            int need_targets)
+{
+    size_t t;
+    if (d->count == 0)
+        return PYBP_ESIZE;
+    if ((PYBP__X(d) == NULL) == (d->x_u8 == NULL) || PYBP__X_OTHER(d) != NULL)
+        return PYBP_EDATA;
+    if (d->y != NULL && d->labels != NULL)
+        return PYBP_EDATA;
+    if (need_targets && d->y == NULL && d->labels == NULL)
+        return PYBP_EDATA;
+    if (!pybp__mul(d->count, s->n[0], &t)
+        || !pybp__mul(d->count, s->n[s->L], &t))
+        return PYBP_EOVERFLOW;
+    if (d->x_u8 != NULL && !(isfinite(d->x_divisor) && d->x_divisor > 0.0))
+        return PYBP_EVALUE;
+    return PYBP_OK;
+}
+
+/* Labels of examples perm[0..m-1] (or 0..m-1 when perm is NULL). */
+static int pybp__check_labels(const pybp__shape *s, const pybp_data *d,
+                              const size_t *perm, size_t m)
+{
+    size_t i;
+    int32_t lab;
+    if (d->labels == NULL)
+        return PYBP_OK;
+    for (i = 0; i < m; i++) {
+        lab = d->labels[perm != NULL ? perm[i] : i];
+        if (lab < 0 || (size_t)lab >= s->n[s->L])
+            return PYBP_ELABEL;
+    }
+    return PYBP_OK;
+}
+
+/* The checks every kernel shares; on success the shape is filled in. */
+static int pybp__check_common(const pybp_net *net, size_t nparams,
+                              const pybp_data *data, int need_targets,
+                              size_t nwork, pybp__shape *s)
+{
+    int st = pybp__check_net(net, s);
+    if (st != PYBP_OK)
+        return st;
+    if (nparams != s->P)
+        return PYBP_ELENGTH;
+    st = pybp__check_data(s, data, need_targets);
+    if (st != PYBP_OK)
+        return st;
+    if (nwork < s->ws1)
+        return PYBP_EWORKSPACE;
+    return PYBP_OK;
+}
+
+static int pybp__check_sgd_values(double eta, double lmbda, size_t n)
+{
+    if (n == 0)
+        return PYBP_ESIZE;
+    if (!isfinite(eta) || !isfinite(lmbda) || lmbda < 0.0)
+        return PYBP_EVALUE;
+    return PYBP_OK;
+}
+
+#ifndef PYBP__SUFFIXED   /* the parameter count is the same for every type */
+int pybp_nparams(const pybp_net *net, size_t *nparams)
+{
+    pybp__shape s;
+    int st;
+    if (nparams == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_net(net, &s);
+    if (st == PYBP_OK)
+        *nparams = s.P;
+    return st;
+}
+#endif
+
+int PYBP__API(workspace_size)(const pybp_net *net, size_t batch,
+                              size_t *nelems)
+{
+    pybp__shape s;
+    size_t r;
+    int st;
+    if (nelems == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_net(net, &s);
+    if (st != PYBP_OK)
+        return st;
+    if (batch == 0)
+        return PYBP_ESIZE;
+    st = pybp__ws(&s, batch, &r);
+    if (st == PYBP_OK)
+        *nelems = r;
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Workspace, layout conversion and input                                   */
+
+typedef struct pybp__work {
+    real *table;                      /* byte b -> b / divisor */
+    real *p;                          /* internal parameters, Pi elements */
+    real *S;                          /* sums in the same layout (backprop) */
+    real *a[PYBP_MAX_LAYERS];         /* a^l, l >= 1: a row of pw_l per
+                                         example (a[0] is NULL) */
+    real *an[PYBP_MAX_LAYERS];        /* the same for the next mini-batch */
+    real *d[PYBP_MAX_LAYERS];         /* delta^l, l >= 1 (backprop only) */
+    real *y;                          /* targets: one row of n_L per example */
+    real *cost;                       /* C_x per example */
+    size_t cap;                       /* examples per chunk */
+} pybp__work;
+
+/* Carves the workspace (nwork >= ws1 checked): 64-byte aligned blocks, so
+ * that rows of pw_l elements never straddle a cache line. */
+static void pybp__carve(const pybp__shape *s, real *work, size_t nwork,
+                        int backprop, pybp__work *w)
+{
+    size_t l, skip;
+    real *p;
+    skip = (size_t)((64 - (uintptr_t)work % 64) % 64) / sizeof(real);
+    if (skip > PYBP__SLACK)
+        skip = 0;    /* work not aligned to its element size: go unaligned */
+    p = work + skip;
+    w->p = p;
+    p += s->Pi;
+    w->table = p;
+    p += PYBP__TABLE;
+    if (backprop) {
+        w->S = p;
+        p += s->Pi;
+        w->cap = (nwork - s->fixed_bwd) / s->per_bwd;
+    } else {
+        w->S = NULL;
+        w->cap = (nwork - s->fixed_fwd) / s->per_fwd;
+    }
+    w->a[0] = w->an[0] = w->d[0] = NULL;
+    for (l = 1; l <= s->L; l++) {
+        w->a[l] = p;
+        p += s->pw[l] * w->cap;
+    }
+    for (l = 1; l <= s->L; l++) {
+        w->an[l] = w->d[l] = NULL;
+        if (backprop) {
+            w->an[l] = p;
+            p += s->pw[l] * w->cap;
+            w->d[l] = p;
+            p += s->pw[l] * w->cap;
+        }
+    }
+    w->y = p;
+    p += s->n[s->L] * w->cap;
+    w->cost = p;
+}
+
+/* The flat parameters into the internal layout (Wt^l, b^l, zero padding). */
+static void pybp__to_internal(const pybp__shape *s, const real *params,
+                              real *p)
+{
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        const real *W = params + s->woff[l], *b = params + s->boff[l];
+        real *Wt = p + s->iw[l], *bi = p + s->ib[l];
+        for (k = 0; k < nin; k++) {
+            for (j = 0; j < nout; j++)
+                Wt[k * pw + j] = W[j * nin + k];
+            for (; j < pw; j++)
+                Wt[k * pw + j] = 0.0;
+        }
+        for (j = 0; j < nout; j++)
+            bi[j] = b[j];
+        for (; j < pw; j++)
+            bi[j] = 0.0;
+    }
+}
+
+/* The internal layout back to flat parameters. */
+static void pybp__from_internal(const pybp__shape *s, const real *p,
+                                real *params)
+{
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        real *W = params + s->woff[l], *b = params + s->boff[l];
+        const real *Wt = p + s->iw[l], *bi = p + s->ib[l];
+        for (j = 0; j < nout; j++)
+            for (k = 0; k < nin; k++)
+                W[j * nin + k] = Wt[k * pw + j];
+        for (j = 0; j < nout; j++)
+            b[j] = bi[j];
+    }
+}
+
+/* The gradient: the sums S (internal layout) over count examples, each
+ * divided by count, in the flat layout. */
+static void pybp__mean_out(const pybp__shape *s, const real *S,
+                           real *grad, size_t count)
+{
+    real m = (real)count;
+    size_t l, j, k;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nout = s->n[l], pw = s->pw[l];
+        real *W = grad + s->woff[l], *b = grad + s->boff[l];
+        const real *Wt = S + s->iw[l], *bi = S + s->ib[l];
+        for (j = 0; j < nout; j++)
+            for (k = 0; k < nin; k++)
+                W[j * nin + k] = Wt[k * pw + j] / m;
+        for (j = 0; j < nout; j++)
+            b[j] = bi[j] / m;
+    }
+}
+
+/* (real)b / divisor for every byte b: the same bits as dividing each
+ * input, computed once per call. */
+static void pybp__fill_table(const pybp_data *d, real *table)
+{
+    int b;
+    if (d->x_u8 == NULL)
+        return;
+    for (b = 0; b < PYBP__TABLE; b++)
+        table[b] = (real)((double)b / d->x_divisor);
+}
+
+/*
+ * The targets of examples idx(first + x), x = x0 .. x1-1 (idx(i) = perm[i]
+ * or i), into row x of y; a label becomes its one-hot vector.  (Inputs are
+ * read in place, see pybp__input.)
+ */
+static void pybp__load_targets(const pybp__shape *s, const pybp_data *d,
+                               const size_t *perm, size_t first, size_t x0,
+                               size_t x1, real *y)
+{
+    size_t nL = s->n[s->L], x, j, i;
+    for (x = x0; x < x1; x++) {
+        i = perm != NULL ? perm[first + x] : first + x;
+        if (d->y != NULL) {
+            for (j = 0; j < nL; j++)
+                y[x * nL + j] = (real)d->y[i * nL + j];
+        } else {
+            for (j = 0; j < nL; j++)
+                y[x * nL + j] = 0.0;
+            y[x * nL + (size_t)d->labels[i]] = 1.0;
+        }
+    }
+}
+
+/* The first layer's inputs for the batch whose example x is idx(first + x):
+ * the data set's own rows, reals or bytes. */
+static pybp__src pybp__input(const pybp__shape *s, const pybp_data *d,
+                             const real *table, const size_t *perm,
+                             size_t first)
+{
+    pybp__src in;
+    memset(&in, 0, sizeof in);
+    in.a = PYBP__X(d);
+    in.u8 = d->x_u8;
+    in.table = d->x_u8 != NULL ? table : NULL;
+    in.idx = perm != NULL ? perm + first : NULL;
+    in.first = perm != NULL ? 0 : first;
+    in.pitch = s->n[0];
+    return in;
+}
+
+/* Rows a^l of a batch (pitch pw_l), as the inputs of layer l + 1. */
+static pybp__src pybp__rows(const real *a, size_t pitch)
+{
+    pybp__src in;
+    memset(&in, 0, sizeof in);
+    in.a = a;
+    in.pitch = pitch;
+    return in;
+}
+
+/*
+ * Asks the cache for the inputs of examples perm[first + x], x = x0 ..
+ * x1-1, a batch ahead of their use: the examples of a shuffled epoch are
+ * scattered over the data set, and waiting for each row from memory would
+ * cost about as much as the arithmetic.  A hint only, no effect on results.
+ * (Always inlined: GCC deletes calls to a function that only prefetches.)
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline)) inline
+#endif
+static void pybp__prefetch(const pybp__shape *s, const pybp_data *d,
+                           const size_t *perm, size_t first, size_t x0,
+                           size_t x1)
+{
+#if defined(__GNUC__)
+    size_t n0 = s->n[0], x, off, bytes;
+    bytes = n0 * (PYBP__X(d) != NULL ? sizeof(real) : 1);
+    for (x = x0; x < x1; x++) {
+        size_t i = perm[first + x];
+        const char *row = PYBP__X(d) != NULL ? (const char *)(PYBP__X(d) + i * n0)
+                                       : (const char *)(d->x_u8 + i * n0);
+        for (off = 0; off < bytes; off += 64)
+            __builtin_prefetch(row + off, 0, 2);
+        __builtin_prefetch(row + bytes - 1, 0, 2);
+    }
+#else
+    (void)s; (void)d; (void)perm; (void)first; (void)x0; (void)x1;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* Activations, derivatives, cost                                           */
+
+/* Branches on the sign of z so that exp never overflows. */
+static real pybp__sigmoid(real z)
+{
+    real e;
+    if (z >= 0.0)
+        return 1.0 / (1.0 + PYBP__EXP(-z));
+    e = PYBP__EXP(z);
+    return e / (1.0 + e);
+}
+
+/* softmax of one example's n values: the shift is the first largest z; the
+ * sum of the exponentials runs in ascending j. */
+static void pybp__softmax(real *v, size_t n)
+{
+    real top = v[0], sum = 0.0;
+    size_t j;
+    for (j = 1; j < n; j++)
+        if (v[j] > top)
+            top = v[j];
+    for (j = 0; j < n; j++)
+        v[j] = PYBP__EXP(v[j] - top);
+    for (j = 0; j < n; j++)
+        sum += v[j];
+    for (j = 0; j < n; j++)
+        v[j] = v[j] / sum;
+}
+
+/* a = f(z) in place, for the n outputs of one example. */
+static void pybp__activate(int act, real *z, size_t n)
+{
+    size_t j;
+    switch (act) {
+    case PYBP_SIGMOID:
+        for (j = 0; j < n; j++)
+            z[j] = pybp__sigmoid(z[j]);
+        break;
+    case PYBP_TANH:
+        for (j = 0; j < n; j++)
+            z[j] = PYBP__TANH(z[j]);
+        break;
+    case PYBP_RELU:
+        for (j = 0; j < n; j++)
+            z[j] = z[j] > 0.0 ? z[j] : 0.0;
+        break;
+    case PYBP_SOFTMAX:
+        pybp__softmax(z, n);
+        break;
+    default: /* identity */
+        break;
+    }
+}
+
+/*
+ * d[i] = d[i] * f'(z_i), with f' computed from a = f(z) as the reference
+ * does.  relu's f'(z) = (z > 0) equals (a > 0), so z need not be kept.  The
+ * product is always taken (never a branch), so the sign of a zero delta and
+ * NaN propagation match the reference.  Never called for softmax.
+ */
+static void pybp__times_derivative(int act, const real *a, real *d,
+                                   size_t n)
+{
+    size_t i;
+    switch (act) {
+    case PYBP_SIGMOID:
+        for (i = 0; i < n; i++)
+            d[i] = d[i] * (a[i] * (1.0 - a[i]));
+        break;
+    case PYBP_TANH:
+        for (i = 0; i < n; i++)
+            d[i] = d[i] * (1.0 - a[i] * a[i]);
+        break;
+    case PYBP_RELU:
+        for (i = 0; i < n; i++)
+            d[i] = d[i] * (a[i] > 0.0 ? 1.0 : 0.0);
+        break;
+    default: /* identity: f' = 1.0 */
+        for (i = 0; i < n; i++)
+            d[i] = d[i] * 1.0;
+        break;
+    }
+}
+
+/* C's log with the reference's cases spelled out: -inf at 0, NaN below. */
+static real pybp__ln(real x)
+{
+    if (x > 0.0)
+        return PYBP__LOG(x);
+    if (x == 0.0)
+        return -INFINITY;
+    return NAN;
+}
+
+/* C_x of one example: n outputs a and targets y. */
+static real pybp__cost_x(int cost, const real *a, const real *y,
+                           size_t n)
+{
+    real s = 0.0, diff;
+    size_t j;
+    switch (cost) {
+    case PYBP_QUADRATIC:
+        for (j = 0; j < n; j++) {
+            diff = a[j] - y[j];
+            s += diff * diff;
+        }
+        return 0.5 * s;
+    case PYBP_CROSS_ENTROPY:
+        for (j = 0; j < n; j++) {
+            if (y[j] > 0.0)
+                s += y[j] * pybp__ln(a[j]);
+            if (y[j] < 1.0)
+                s += (1.0 - y[j]) * pybp__ln(1.0 - a[j]);
+        }
+        return -s;
+    default: /* log-likelihood */
+        for (j = 0; j < n; j++)
+            if (y[j] != 0.0)
+                s += y[j] * pybp__ln(a[j]);
+        return -s;
+    }
+}
+
+/* First index of the largest of n values. */
+static size_t pybp__argmax(const real *v, size_t n)
+{
+    size_t j, best = 0;
+    for (j = 1; j < n; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+/* The class example i stands for: its label, or the first largest entry of
+ * its target row (float64, whatever the element type). */
+static size_t pybp__target_class(const pybp_data *d, size_t i, size_t n)
+{
+    const double *v = d->y + i * n;
+    size_t j, best = 0;
+    if (d->labels != NULL)
+        return (size_t)d->labels[i];
+    for (j = 1; j < n; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The equations                                                            */
+
+/* Vectors of vw elements covering n outputs. */
+static size_t pybp__nvec(size_t n, size_t vw)
+{
+    return (n + vw - 1) / vw;
+}
+
+/* Layer l's inputs: the batch's own for l = 1, else the rows a^(l-1). */
+static pybp__src pybp__layer_in(const pybp__shape *s, real *const *a,
+                                const pybp__src *in, size_t l)
+{
+    return l == 1 ? *in : pybp__rows(a[l - 1], s->pw[l - 1]);
+}
+
+/*
+ * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`,
+ * layers l0 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
+ * in place.
+ */
+static void pybp__feedforward_from(const pybp__shape *s, const pybp__kern *K,
+                                   const real *p, real *const *a,
+                                   const pybp__src *in, size_t l0, size_t x0,
+                                   size_t x1)
+{
+    size_t l, x;
+    for (l = l0; l <= s->L; l++) {
+        pybp__src src = pybp__layer_in(s, a, in, l);
+        K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
+                   pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
+        for (x = x0; x < x1; x++)
+            pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
+    }
+}
+
+static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
+                              const real *p, real *const *a,
+                              const pybp__src *in, size_t x0, size_t x1)
+{
+    pybp__feedforward_from(s, K, p, a, in, 1, x0, x1);
+}
+
+/* C_x of examples x0 .. x1-1, from the forward pass (activations a),
+ * into cost[x]. */
+static void pybp__costs(const pybp__shape *s, const pybp__work *w,
+                        real *const *a, size_t x0, size_t x1)
+{
+    size_t x, nL = s->n[s->L];
+    for (x = x0; x < x1; x++)
+        w->cost[x] = pybp__cost_x(s->cost, a[s->L] + x * s->pw[s->L],
+                                  w->y + x * nL, nL);
+}
+
+/* Zeroes the padding of a delta row, so that padded lanes (which the vector
+ * loops carry along) stay finite and defined. */
+static void pybp__zero_pad(real *d, size_t n, size_t pw)
+{
+    for (; n < pw; n++)
+        d[n] = 0.0;
+}
+
+/* BP1 for one example: delta^L = (a^L - y) (.) f_L'(z^L) for the quadratic
+ * cost; a^L - y for cross-entropy with sigmoid and log-likelihood with
+ * softmax. */
+static void pybp__delta(const pybp__shape *s, const real *a,
+                        const real *y, real *d)
+{
+    size_t j, n = s->n[s->L];
+    for (j = 0; j < n; j++)
+        d[j] = a[j] - y[j];
+    if (s->cost == PYBP_QUADRATIC)
+        pybp__times_derivative(s->act[s->L], a, d, n);
+    pybp__zero_pad(d, n, s->pw[s->L]);
+}
+
+/*
+ * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l.
+ * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
+ * row k of Wt^l is exactly the W^l[j][k] of that sum, contiguous.  Four k
+ * at a time give four independent sums to overlap.
+ */
+static void pybp__backprop(const pybp__shape *s, const real *p,
+                           const pybp__work *w, real *const *a, size_t x0,
+                           size_t x1)
+{
+    size_t l, x, j, k, nL = s->n[s->L];
+    for (x = x0; x < x1; x++)
+        pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
+                    w->d[s->L] + x * s->pw[s->L]);
+    for (l = s->L; l >= 2; l--) {
+        size_t nin = s->n[l - 1], nout = s->n[l], wp = s->pw[l];
+        const real *Wt = p + s->iw[l];
+        for (x = x0; x < x1; x++) {
+            const real *d = w->d[l] + x * wp;
+            real *dn = w->d[l - 1] + x * s->pw[l - 1];
+            for (k = 0; k + 4 <= nin; k += 4) {
+                const real *r0 = Wt + k * wp, *r1 = r0 + wp;
+                const real *r2 = r1 + wp, *r3 = r2 + wp;
+                real s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                for (j = 0; j < nout; j++) {
+                    s0 += r0[j] * d[j];
+                    s1 += r1[j] * d[j];
+                    s2 += r2[j] * d[j];
+                    s3 += r3[j] * d[j];
+                }
+                dn[k] = s0;
+                dn[k + 1] = s1;
+                dn[k + 2] = s2;
+                dn[k + 3] = s3;
+            }
+            for (; k < nin; k++) {
+                const real *r = Wt + k * wp;
+                real s0 = 0.0;
+                for (j = 0; j < nout; j++)
+                    s0 += r[j] * d[j];
+                dn[k] = s0;
+            }
+            pybp__times_derivative(s->act[l - 1],
+                                   a[l - 1] + x * s->pw[l - 1], dn, nin);
+            pybp__zero_pad(dn, nin, s->pw[l - 1]);
+        }
+    }
+}
+
+/*
+ * BP3 and BP4 over the m examples of the chunk, for weight rows k0 .. k1-1
+ * of every layer's share [k0_l, k1_l) (part `part` of `parts`), biases in
+ * part 0.  update: the SGD step on p with the chunk's sums (one mini-batch);
+ * otherwise the terms are added to the sums S (gradient).
+ */
+static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
+                       const pybp__work *w, real *const *a,
+                       const pybp__src *in, size_t m, real decay,
+                       real step, int update, size_t part, size_t parts)
+{
+    size_t l;
+    real *dst = update ? p : w->S;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], nvec = pybp__nvec(s->n[l], K->vw);
+        size_t k0 = nin * part / parts, k1 = nin * (part + 1) / parts;
+        pybp__src src = pybp__layer_in(s, a, in, l);
+        if (k1 > k0)
+            K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
+                   m, k0, k1, decay, step, update);
+        if (part == 0)
+            K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* SGD over mini-batches, on one or more threads                            */
+
+/* Everything one sgd_epoch call shares with its worker threads. */
+typedef struct pybp__epoch {
+    const pybp__shape *s;
+    const pybp__kern *K;
+    const pybp_data *data;
+    const size_t *perm;
+    size_t nperm, mbs;
+    real decay, step;
+    real *p;                          /* internal parameters */
+    const pybp__work *w;
+    int want_cost;
+    double total;
+} pybp__epoch;
+
+/*
+ * Starts the batch of c examples at `first`: loads the targets of its
+ * examples x0 .. x1-1, asks the cache for the inputs of the same share of
+ * the next batch, and returns the batch's first-layer inputs (read in
+ * place).
+ */
+static pybp__src pybp__start_batch(const pybp__epoch *e, size_t first,
+                                   size_t c, size_t x0, size_t x1)
+{
+    pybp__load_targets(e->s, e->data, e->perm, first, x0, x1, e->w->y);
+    if (e->perm != NULL && first + c < e->nperm) {
+        size_t cn = pybp__min(e->mbs, e->nperm - first - c);
+        pybp__prefetch(e->s, e->data, e->perm, first + c, cn * x0 / c,
+                       cn * x1 / c);
+    }
+    return pybp__input(e->s, e->data, e->w->table, e->perm, first);
+}
+
+/* The epoch's running cost gets each example's C_x in batch order. */
+static void pybp__add_costs(pybp__epoch *e, size_t c)
+{
+    size_t x;
+    if (e->want_cost)
+        for (x = 0; x < c; x++)
+            e->total += e->w->cost[x];
+}
+
+/*
+ * The SGD update of this batch (c examples, activations a, inputs in, deltas
+ * done) fused with the next batch's feedforward (cn examples, activations
+ * an, inputs inn), layer by layer: b^l is updated first, then each row of
+ * W^l is updated and at once used for the next batch's z^l; a^l = f(z^l).
+ * The big weight matrices thus go through the cache once per batch instead
+ * of twice, which is what limits small mini-batches.
+ */
+static void pybp__update_forward(const pybp__epoch *e, real *const *a,
+                                 const pybp__src *in, real *const *an,
+                                 const pybp__src *inn, size_t c, size_t cn)
+{
+    const pybp__shape *s = e->s;
+    const pybp__kern *K = e->K;
+    real *p = e->p;
+    size_t l, x;
+    for (l = 1; l <= s->L; l++) {
+        size_t nvec = pybp__nvec(s->n[l], K->vw);
+        pybp__src src = pybp__layer_in(s, a, in, l);
+        pybp__src next = pybp__layer_in(s, an, inn, l);
+        K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
+        K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
+                          e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
+                          p + s->ib[l], an[l], s->pw[l], cn);
+        for (x = 0; x < cn; x++)
+            pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
+    }
+}
+
+/*
+ * Mini-batches of e->mbs examples (the last may be shorter) on the calling
+ * thread: forward pass, costs, BP1 and BP2 for a batch, then its update
+ * fused with the next batch's forward pass; the activation sets of the two
+ * batches alternate.
+ */
+static void pybp__epoch_single(pybp__epoch *e)
+{
+    const pybp__shape *s = e->s;
+    const pybp__work *w = e->w;
+    real *const *a = w->a, *const *an = w->an, *const *t;
+    pybp__src in, inn;
+    size_t first, c, cn;
+
+    c = pybp__min(e->mbs, e->nperm);
+    in = pybp__start_batch(e, 0, c, 0, c);
+    pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
+    for (first = 0;; first += c, c = cn) {
+        if (e->want_cost)
+            pybp__costs(s, w, a, 0, c);
+        pybp__backprop(s, e->p, w, a, 0, c);
+        pybp__add_costs(e, c);
+        if (first + c >= e->nperm) {
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
+                       1);
+            return;
+        }
+        cn = pybp__min(e->mbs, e->nperm - first - c);
+        if (c > e->K->fuse_max) {
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
+                       1);
+            in = pybp__start_batch(e, first + c, cn, 0, cn);
+            pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
+            continue;
+        }
+        inn = pybp__start_batch(e, first + c, cn, 0, cn);
+        pybp__update_forward(e, a, &in, an, &inn, c, cn);
+        t = a;
+        a = an;
+        an = t;
+        in = inn;
+    }
+}
+
+#ifdef PYBP__THREADS
+/*
+ * Worker threads for one pybp_sgd_epoch call.  A mini-batch runs in two
+ * phases, each ended by a barrier:
+ *   (1) the forward and backward passes (feedforward, costs, BP1, BP2),
+ *       in work items of a few examples;
+ *   (2) BP4 and the update, in work items of a block of rows of one W^l
+ *       (over all the batch's examples); one more item updates the biases
+ *       and adds the batch's costs to the total in order.
+ * Each thread owns a fixed range of each phase's items, the same in every
+ * batch, so that the rows it updates stay in its core's cache; when done
+ * with its own, it takes what is left of the others' ranges, so that a
+ * delayed thread (interrupted, or sharing its core) does not hold the
+ * others up by a whole share.  Every item computes whole sums of its own,
+ * so the results are the same bits whichever thread computes what, and for
+ * any number of threads.  (Splitting the first layer by output columns
+ * instead, which keeps each part of W^1 in one core's cache, measured
+ * slower: the kernels lose more to narrower register blocks than the cache
+ * traffic costs.)
+ */
+
+/* One thread's range of a phase's work items: next (taken atomically by
+ * the owner, or by another thread once its own are done) up to end.  One
+ * cache line each, so that the counters of different threads do not
+ * share one. */
+typedef struct pybp__items {
+    size_t next, begin, end;
+    char pad[64 - 3 * sizeof(size_t)];
+} pybp__items;
+
+/* Phase (1) for the examples x0 .. x1-1 of the batch of c at `first`. */
+static void pybp__passes(const pybp__epoch *e, size_t first, size_t c,
+                         size_t x0, size_t x1)
+{
+    pybp__src in;
+    if (x1 <= x0)
+        return;
+    in = pybp__start_batch(e, first, c, x0, x1);
+    pybp__feedforward(e->s, e->K, e->p, e->w->a, &in, x0, x1);
+    if (e->want_cost)
+        pybp__costs(e->s, e->w, e->w->a, x0, x1);
+    pybp__backprop(e->s, e->p, e->w, e->w->a, x0, x1);
+}
+
+typedef struct pybp__barrier {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned count, parties;
+    unsigned gen;                     /* read atomically while spinning */
+} pybp__barrier;
+
+static int pybp__barrier_init(pybp__barrier *b, unsigned parties)
+{
+    b->count = 0;
+    b->parties = parties;
+    b->gen = 0;
+    if (pthread_mutex_init(&b->mu, NULL) != 0)
+        return 0;
+    if (pthread_cond_init(&b->cv, NULL) != 0) {
+        pthread_mutex_destroy(&b->mu);
+        return 0;
+    }
+    return 1;
+}
+
+static void pybp__barrier_destroy(pybp__barrier *b)
+{
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+/*
+ * Waiting at the barrier: first spin (the usual imbalance between threads
+ * is microseconds, and waking a sleeping thread takes tens), then yield the
+ * core for a while (if the machine is oversubscribed, the thread being
+ * waited for may need it), then sleep.  -DPYBP_BARRIER_SPINS=0 leaves only
+ * the mutex and condition variable, for race detectors that do not model
+ * atomics (helgrind, DRD).
+ */
+#if defined(__GNUC__)
+#define PYBP__LOAD_GEN(b) __atomic_load_n(&(b)->gen, __ATOMIC_ACQUIRE)
+#define PYBP__STORE_GEN(b, v) \
+    __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
+#define PYBP__STORE_ITEM(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#ifndef PYBP_BARRIER_SPINS
+#define PYBP_BARRIER_SPINS 2000
+#endif
+#else
+#define PYBP__LOAD_GEN(b) ((b)->gen)
+#define PYBP__STORE_GEN(b, v) ((b)->gen = (v))
+#define PYBP__STORE_ITEM(p, v) (*(p) = (v))
+#undef PYBP_BARRIER_SPINS
+#define PYBP_BARRIER_SPINS 0
+#endif
+#define PYBP__YIELDS (PYBP_BARRIER_SPINS / 10)
+#if defined(PYBP__X86)
+#define PYBP__PAUSE() __builtin_ia32_pause()
+#else
+#define PYBP__PAUSE() ((void)0)
+#endif
+
+/* Waits until all parties have arrived; the last one to arrive first
+ * rewinds the parties' item ranges `reset` (if not NULL), for their next
+ * use. */
+static void pybp__barrier_wait(pybp__barrier *b, pybp__items *reset)
+{
+    unsigned gen, i;
+    long spin;
+    pthread_mutex_lock(&b->mu);
+    gen = b->gen;
+    if (++b->count == b->parties) {
+        b->count = 0;
+        for (i = 0; reset != NULL && i < b->parties; i++)
+            PYBP__STORE_ITEM(&reset[i].next, reset[i].begin);
+        PYBP__STORE_GEN(b, gen + 1);
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    pthread_mutex_unlock(&b->mu);
+    for (spin = 0; spin < PYBP_BARRIER_SPINS; spin++) {
+        if (PYBP__LOAD_GEN(b) != gen)
+            return;
+        PYBP__PAUSE();
+    }
+    for (spin = 0; spin < PYBP__YIELDS; spin++) {
+        if (PYBP__LOAD_GEN(b) != gen)
+            return;
+        sched_yield();
+    }
+    pthread_mutex_lock(&b->mu);
+    while (b->gen == gen)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* What the threads of one call share. */
+typedef struct pybp__team {
+    pybp__epoch *e;
+    pybp__barrier bar;
+    size_t parts;                     /* threads running */
+    size_t xi;                        /* examples per item of phase (1) */
+    pybp__items items[2][PYBP_MAX_THREADS];   /* per phase, per thread */
+} pybp__team;
+
+typedef struct pybp__worker {
+    pybp__team *team;
+    size_t part;
+    pthread_t tid;
+} pybp__worker;
+
+/* Thread u's share of n things (examples, rows): [n u / T, n (u+1) / T). */
+static size_t pybp__share_start(size_t n, size_t u, size_t parts)
+{
+    return n * u / parts;
+}
+
+/* Items of phase (1) of thread u: its share of the c examples, in items of
+ * tm->xi. */
+static size_t pybp__pass_items(const pybp__team *tm, size_t c, size_t u)
+{
+    size_t n = pybp__share_start(c, u + 1, tm->parts)
+               - pybp__share_start(c, u, tm->parts);
+    return (n + tm->xi - 1) / tm->xi;
+}
+
+/* Rows per item of phase (2) in a layer of nin rows: about 4 items per
+ * thread, in multiples of 6 rows (whole register blocks). */
+static size_t pybp__row_block(size_t nin, size_t parts)
+{
+    size_t r = (nin + 4 * parts - 1) / (4 * parts);
+    return r < 6 ? 6 : (r + 5) / 6 * 6;
+}
+
+/* Items of phase (2) of thread u: blocks of its share of the rows of each
+ * W^l, and for thread 0 one more (the first) for the biases. */
+static size_t pybp__update_items(const pybp__team *tm, size_t u)
+{
+    const pybp__shape *s = tm->e->s;
+    size_t l, n = u == 0;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], rb = pybp__row_block(nin, tm->parts);
+        size_t rows = pybp__share_start(nin, u + 1, tm->parts)
+                      - pybp__share_start(nin, u, tm->parts);
+        n += (rows + rb - 1) / rb;
+    }
+    return n;
+}
+
+/* Item `item` of thread u's phase (1): forward and backward passes of a
+ * block of its examples. */
+static void pybp__pass_item(const pybp__team *tm, size_t u, size_t item,
+                            size_t first, size_t c)
+{
+    size_t x0 = pybp__share_start(c, u, tm->parts) + item * tm->xi;
+    size_t x1 = pybp__min(x0 + tm->xi, pybp__share_start(c, u + 1,
+                                                         tm->parts));
+    pybp__passes(tm->e, first, c, x0, x1);
+}
+
+/* Item `item` of thread u's phase (2), for the batch of c at `first`. */
+static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
+                              size_t first, size_t c)
+{
+    pybp__epoch *e = tm->e;
+    const pybp__shape *s = e->s;
+    const pybp__kern *K = e->K;
+    const pybp__work *w = e->w;
+    size_t l;
+    if (u == 0 && item == 0) {
+        pybp__add_costs(e, c);
+        for (l = 1; l <= s->L; l++)
+            K->bp3(e->p + s->ib[l], pybp__nvec(s->n[l], K->vw), w->d[l],
+                   s->pw[l], c, e->step, 1);
+        return;
+    }
+    item -= u == 0;
+    for (l = 1; l <= s->L; l++) {
+        size_t nin = s->n[l - 1], rb = pybp__row_block(nin, tm->parts);
+        size_t r0 = pybp__share_start(nin, u, tm->parts);
+        size_t r1 = pybp__share_start(nin, u + 1, tm->parts);
+        size_t items = (r1 - r0 + rb - 1) / rb;
+        if (item < items) {
+            size_t k0 = r0 + item * rb, k1 = pybp__min(k0 + rb, r1);
+            pybp__src in = l == 1
+                ? pybp__input(s, e->data, w->table, e->perm, first)
+                : pybp__rows(w->a[l - 1], s->pw[l - 1]);
+            K->bp4(e->p + s->iw[l], s->pw[l], pybp__nvec(s->n[l], K->vw),
+                   &in, w->d[l], s->pw[l], c, k0, k1, e->decay, e->step, 1);
+            return;
+        }
+        item -= items;
+    }
+}
+
+/* The next item of a phase for thread `part`: its own, else what is left
+ * of the others'.  Returns 0 when none is left; else 1, with the owner of
+ * the item in *owner and its number among the owner's in *item. */
+static int pybp__grab(pybp__team *tm, int phase, size_t part, size_t *owner,
+                      size_t *item)
+{
+    size_t i;
+    for (i = 0; i < tm->parts; i++) {
+        size_t u = (part + i) % tm->parts;
+        pybp__items *q = &tm->items[phase][u];
+#if defined(__GNUC__)
+        *item = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
+#else
+        pthread_mutex_lock(&tm->bar.mu);
+        *item = q->next++;
+        pthread_mutex_unlock(&tm->bar.mu);
+#endif
+        if (*item < q->end) {
+            *owner = u;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void pybp__epoch_part(pybp__worker *wk)
+{
+    pybp__team *tm = wk->team;
+    pybp__epoch *e = tm->e;
+    size_t first, c, u, item;
+    for (first = 0; first < e->nperm; first += c) {
+        c = pybp__min(e->mbs, e->nperm - first);   /* == mbs: whole batches */
+        while (pybp__grab(tm, 0, wk->part, &u, &item))
+            pybp__pass_item(tm, u, item, first, c);
+        pybp__barrier_wait(&tm->bar, tm->items[0]);
+        while (pybp__grab(tm, 1, wk->part, &u, &item))
+            pybp__update_item(tm, u, item, first, c);
+        pybp__barrier_wait(&tm->bar, tm->items[1]);
+    }
+}
+
+/* A worker first waits at the start gate: by then the caller has fixed how
+ * many threads run and their ranges of items. */
+static void *pybp__worker_main(void *arg)
+{
+    pybp__worker *wk = (pybp__worker *)arg;
+    pybp__barrier_wait(&wk->team->bar, NULL);
+    pybp__epoch_part(wk);
+    return NULL;
+}
+
+/* Each thread's items, for both phases (item numbers count from 0 in each
+ * thread's range). */
+static void pybp__plan(pybp__team *tm)
+{
+    size_t t;
+    for (t = 0; t < tm->parts; t++) {
+        pybp__items *q = &tm->items[0][t];
+        q->begin = q->next = 0;
+        q->end = pybp__pass_items(tm, tm->e->mbs, t);
+        q = &tm->items[1][t];
+        q->begin = q->next = 0;
+        q->end = pybp__update_items(tm, t);
+    }
+}
+
+/* Runs the epoch's whole mini-batches (e->mbs each) on up to `threads`
+ * threads, the caller's among them; on fewer if some cannot be created
+ * (the same bits either way). */
+static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
+{
+    pybp__worker wk[PYBP_MAX_THREADS];
+    pybp__team tm;
+    size_t t, started, xi;
+    memset(&tm, 0, sizeof tm);
+    tm.e = e;
+    if (!pybp__barrier_init(&tm.bar, (unsigned)threads)) {
+        pybp__epoch_single(e);
+        return;
+    }
+    for (t = 0; t < threads; t++) {
+        wk[t].team = &tm;
+        wk[t].part = t;
+    }
+    for (started = 1; started < threads; started++)
+        if (pthread_create(&wk[started].tid, NULL, pybp__worker_main,
+                           &wk[started]) != 0)
+            break;
+    /* The workers are held at the start gate until this thread arrives.
+     * Items of phase (1): xi examples, about 4 per thread, in whole
+     * register blocks of 6. */
+    pthread_mutex_lock(&tm.bar.mu);
+    tm.bar.parties = (unsigned)started;
+    tm.parts = started;
+    xi = (e->mbs + 4 * started - 1) / (4 * started);
+    tm.xi = xi < 6 ? 6 : (xi + 5) / 6 * 6;
+    pybp__plan(&tm);
+    pthread_mutex_unlock(&tm.bar.mu);
+    pybp__barrier_wait(&tm.bar, NULL);
+    pybp__epoch_part(&wk[0]);
+    for (t = 1; t < started; t++)
+        pthread_join(wk[t].tid, NULL);
+    pybp__barrier_destroy(&tm.bar);
+}
+#endif /* PYBP__THREADS */
+
+/* ------------------------------------------------------------------------ */
+/* Entry points                                                             */
+
+/* Validated pieces every data entry point sets up. */
+static void pybp__setup(const pybp__shape *s, const pybp_data *data,
+                        const real *params, real *work, size_t nwork,
+                        int backprop, pybp__work *w)
+{
+    pybp__carve(s, work, nwork, backprop, w);
+    pybp__to_internal(s, params, w->p);
+    pybp__fill_table(data, w->table);
+}
+
+int PYBP__API(feedforward)(const pybp_net *net, const real *params, size_t nparams,
+                     const pybp_data *data, real *out, size_t nout,
+                     real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__src in;
+    const pybp__kern *K;
+    size_t first, c, x, nL;
+    int st;
+
+    if (params == NULL || data == NULL || out == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 0, nwork, &s);
+    if (st != PYBP_OK)
+        return st;
+    nL = s.n[s.L];
+    if (nout != data->count * nL)
+        return PYBP_ELENGTH;
+
+    K = pybp__kernels(s.isa);
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    for (first = 0; first < data->count; first += c) {
+        c = pybp__min(w.cap, data->count - first);
+        in = pybp__input(&s, data, w.table, NULL, first);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
+        for (x = 0; x < c; x++)
+            memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
+                   nL * sizeof(real));
+    }
+    return PYBP_OK;
+}
+
+int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
+              const pybp_data *data, double *total,
+              real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__src in;
+    const pybp__kern *K;
+    size_t first, c, x;
+    double t;
+    int st;
+
+    if (params == NULL || data == NULL || total == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    if (st == PYBP_OK)
+        st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st != PYBP_OK)
+        return st;
+
+    K = pybp__kernels(s.isa);
+    t = *total;
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    for (first = 0; first < data->count; first += c) {
+        c = pybp__min(w.cap, data->count - first);
+        pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
+        in = pybp__input(&s, data, w.table, NULL, first);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
+        pybp__costs(&s, &w, w.a, 0, c);
+        for (x = 0; x < c; x++)
+            t += w.cost[x];
+    }
+    *total = t;
+    return PYBP_OK;
+}
+
+int PYBP__API(gradient)(const pybp_net *net, const real *params, size_t nparams,
+                  const pybp_data *data, real *grad, size_t ngrad,
+                  real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__src in;
+    const pybp__kern *K;
+    size_t first, c;
+    int st;
+
+    if (params == NULL || data == NULL || grad == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    if (st == PYBP_OK && ngrad != s.P)
+        st = PYBP_ELENGTH;
+    if (st == PYBP_OK)
+        st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st != PYBP_OK)
+        return st;
+
+    K = pybp__kernels(s.isa);
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(w.S, 0, s.Pi * sizeof(real));    /* all bits zero: +0.0 */
+    for (first = 0; first < data->count; first += c) {
+        c = pybp__min(w.cap, data->count - first);
+        pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
+        in = pybp__input(&s, data, w.table, NULL, first);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
+        pybp__backprop(&s, w.p, &w, w.a, 0, c);
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
+    }
+    pybp__mean_out(&s, w.S, grad, data->count);
+    return PYBP_OK;
+}
+
+int PYBP__API(evaluate)(const pybp_net *net, const real *params, size_t nparams,
+                  const pybp_data *data, size_t *correct,
+                  real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__src in;
+    const pybp__kern *K;
+    size_t first, c, x, i, nL, target, hits = 0;
+    int st;
+
+    if (params == NULL || data == NULL || correct == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    if (st == PYBP_OK)
+        st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st != PYBP_OK)
+        return st;
+
+    K = pybp__kernels(s.isa);
+    nL = s.n[s.L];
+    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    for (first = 0; first < data->count; first += c) {
+        c = pybp__min(w.cap, data->count - first);
+        in = pybp__input(&s, data, w.table, NULL, first);
+        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
+        for (x = 0; x < c; x++) {
+            i = first + x;
+            target = pybp__target_class(data, i, nL);
+            if (pybp__argmax(w.a[s.L] + x * s.pw[s.L], nL) == target)
+                hits++;
+        }
+    }
+    *correct = hits;
+    return PYBP_OK;
+}
+
+/* decay = 1 - eta*lmbda/n and step = eta/m, as the reference computes them. */
+static void pybp__rates(double eta, double lmbda, size_t n, size_t m,
+                        real *decay, real *step)
+{
+    *decay = (real)(1.0 - eta * lmbda / (double)n);
+    *step = (real)(eta / (double)m);
+}
+
+int PYBP__API(update_mini_batch)(const pybp_net *net, real *params, size_t nparams,
+                           const pybp_data *data, double eta, double lmbda,
+                           size_t n, real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__epoch e;
+    size_t need;
+    int st;
+
+    if (params == NULL || data == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    if (st == PYBP_OK)
+        st = pybp__check_sgd_values(eta, lmbda, n);
+    if (st == PYBP_OK)
+        st = pybp__ws(&s, data->count, &need);
+    if (st == PYBP_OK && nwork < need)
+        st = PYBP_EWORKSPACE;
+    if (st == PYBP_OK)
+        st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st != PYBP_OK)
+        return st;
+
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(&e, 0, sizeof e);
+    e.s = &s;
+    e.K = pybp__kernels(s.isa);
+    e.data = data;
+    e.perm = NULL;
+    e.nperm = e.mbs = data->count;
+    pybp__rates(eta, lmbda, n, data->count, &e.decay, &e.step);
+    e.p = w.p;
+    e.w = &w;
+    pybp__epoch_single(&e);
+    pybp__from_internal(&s, w.p, params);
+    return PYBP_OK;
+}
+
+int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
+                   const pybp_data *data, const size_t *perm, size_t nperm,
+                   size_t mini_batch_size, double eta, double lmbda, size_t n,
+                   double *cost_total, real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__work w;
+    pybp__epoch e;
+    size_t need, i, mbs, last;
+    double t = 0.0;
+    int st;
+
+    if (params == NULL || data == NULL || perm == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    if (st == PYBP_OK && (nperm == 0 || mini_batch_size == 0))
+        st = PYBP_ESIZE;
+    if (st == PYBP_OK)
+        st = pybp__check_sgd_values(eta, lmbda, n);
+    /* The largest mini-batch must fit; a mini_batch_size above nperm is
+     * one batch of nperm. */
+    mbs = pybp__min(mini_batch_size, nperm);
+    if (st == PYBP_OK)
+        st = pybp__ws(&s, mbs, &need);
+    if (st == PYBP_OK && nwork < need)
+        st = PYBP_EWORKSPACE;
+    /* Every index and label before the first update: on error params are
+     * untouched. */
+    for (i = 0; st == PYBP_OK && i < nperm; i++)
+        if (perm[i] >= data->count)
+            st = PYBP_EINDEX;
+    if (st == PYBP_OK)
+        st = pybp__check_labels(&s, data, perm, nperm);
+    if (st != PYBP_OK)
+        return st;
+
+    if (cost_total != NULL)
+        t = *cost_total;
+    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    memset(&e, 0, sizeof e);
+    e.s = &s;
+    e.K = pybp__kernels(s.isa);
+    e.data = data;
+    e.perm = perm;
+    e.nperm = nperm;
+    e.mbs = mbs;
+    e.p = w.p;
+    e.w = &w;
+    e.want_cost = cost_total != NULL;
+    e.total = t;
+    /* Every batch but the last has mbs examples; the last may be shorter
+     * and gets its own step eta / m. */
+    last = nperm % mbs;
+    pybp__rates(eta, lmbda, n, mbs, &e.decay, &e.step);
+    if (last != 0) {
+        /* the full batches, then the short last one */
+        e.nperm = nperm - last;
+    }
+#ifdef PYBP__THREADS
+    /* A thread per PYBP__THREAD_SHARE examples of a mini-batch at most:
+     * on smaller shares the barriers cost more than the threads save. */
+    if ((size_t)s.threads > 1 && mbs / PYBP__THREAD_SHARE > 1)
+        pybp__epoch_threads(&e, pybp__min((size_t)s.threads,
+                                          mbs / PYBP__THREAD_SHARE));
+    else
+#endif
+        pybp__epoch_single(&e);
+    if (last != 0) {
+        e.perm = perm + (nperm - last);
+        e.nperm = e.mbs = last;
+        pybp__rates(eta, lmbda, n, last, &e.decay, &e.step);
+        pybp__epoch_single(&e);
+    }
+    pybp__from_internal(&s, w.p, params);
+    if (cost_total != NULL)
+        *cost_total = e.total;
+    return PYBP_OK;
+}
