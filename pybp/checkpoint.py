@@ -40,6 +40,8 @@ VERSION = 1
 # The run's settings, as stored; `pybp train --resume` takes them from here.
 SETTINGS = ("sizes", "activations", "cost", "eta", "lmbda", "mini_batch_size",
             "epochs", "seed", "init", "limit", "test_limit", "data")
+# Settings added later, with the value a checkpoint without them stands for.
+OPTIONAL = {"dtype": "float64"}
 
 _HEADER_MAX = 100  # a valid header line is far shorter
 
@@ -90,7 +92,8 @@ def dumps(settings, epoch, shuffle_state, params, history, extra=None):
         raise ValueError("checkpoint settings lack %s" % ", ".join(missing))
     doc = dict(extra or {})
     doc.update({
-        "settings": {k: settings[k] for k in SETTINGS},
+        "settings": dict({k: settings[k] for k in SETTINGS},
+                         **{k: settings.get(k, v) for k, v in OPTIONAL.items()}),
         "epoch": epoch,
         "shuffle_state": _state_to_json(shuffle_state),
         "params": base64.b64encode(_params_bytes(params)).decode("ascii"),
@@ -139,6 +142,10 @@ def _check_settings(s, fail):
     for key in ("limit", "test_limit"):
         if s[key] is not None and not _is_int(s[key]):
             raise fail("settings.%s is not an integer or null" % key)
+    for key, default in OPTIONAL.items():
+        s.setdefault(key, default)
+    if s["dtype"] not in ("float64", "float32"):
+        raise fail("settings.dtype is not float64 or float32")
     try:
         spec = NetSpec(s["sizes"], s["activations"], s["cost"])
     except (TypeError, ValueError) as exc:

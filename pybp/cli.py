@@ -27,7 +27,7 @@ from .spec import ACTIVATIONS, COSTS
 DEFAULTS = {"sizes": [784, 30, 10], "activation": "sigmoid",
             "cost": "quadratic", "eta": 3.0, "lmbda": 0.0,
             "mini_batch_size": 10, "epochs": 30, "seed": 0, "init": "normal",
-            "limit": None, "test_limit": None}
+            "limit": None, "test_limit": None, "dtype": "float64"}
 
 MNIST_INPUTS = 784
 MNIST_CLASSES = 10
@@ -171,6 +171,9 @@ def build_parser():
                    help="number of epochs (default: 30); with --resume, the "
                         "new total")
     s.add_argument("--backend", choices=("c", "python"), help=backend_help)
+    s.add_argument("--dtype", choices=("float64", "float32"),
+                   help="element type: float64 (default, the exact reference "
+                        "numbers) or float32 (C backend only, faster)")
     s.add_argument("--threads", type=_int_type(1), metavar="N",
                    help="worker threads on the C backend (same results for "
                         "any N; default: PYBP_THREADS or 1)")
@@ -340,7 +343,7 @@ _OPTION_KEYS = {"sizes": "sizes", "activation": "activations", "cost": "cost",
                 "eta": "eta", "lmbda": "lmbda",
                 "mini_batch_size": "mini_batch_size", "epochs": "epochs",
                 "seed": "seed", "init": "init", "limit": "limit",
-                "test_limit": "test_limit"}
+                "test_limit": "test_limit", "dtype": "dtype"}
 
 
 def _option_name(attr):
@@ -478,10 +481,11 @@ def _epoch_line(rec, epochs):
 def _header(net, settings, train, test, where):
     acts = settings["activations"]
     act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
-    text = ("pybp train: backend %s, sizes %s, %s, %s cost, eta %g, lmbda %g, "
+    text = ("pybp train: backend %s%s, sizes %s, %s, %s cost, eta %g, lmbda %g, "
             "batch %d, epochs %d, seed %d, init %s; %d training / %d test "
             "examples from %s"
-            % (net.backend, "-".join(map(str, settings["sizes"])), act,
+            % (net.backend, " float32" if net.dtype == "float32" else "",
+               "-".join(map(str, settings["sizes"])), act,
                settings["cost"], settings["eta"], settings["lmbda"],
                settings["mini_batch_size"], settings["epochs"],
                settings["seed"], settings["init"], train.count, test.count,
@@ -517,12 +521,12 @@ def cmd_train(args, out, err):
     if resumed is None:
         net = Network(spec.sizes, list(spec.activations), spec.cost,
                       seed=settings["seed"], init=settings["init"],
-                      backend=args.backend)
+                      backend=args.backend, dtype=settings["dtype"])
         history = []
     else:
         net = Network.from_params(spec.sizes, list(spec.activations), spec.cost,
                                   resumed.params, backend=args.backend,
-                                  seed=settings["seed"])
+                                  seed=settings["seed"], dtype=settings["dtype"])
         net.init = settings["init"]
         net.shuffle_state = resumed.shuffle_state
         net.epochs_trained = resumed.epoch
@@ -554,7 +558,7 @@ def cmd_train(args, out, err):
                 "correct": rec["correct"], "total": rec["total"],
                 "accuracy": rec["correct"] / rec["total"],
                 "cost": rec["cost"], "seconds": rec["seconds"],
-                "backend": net.backend}))
+                "backend": net.backend, "dtype": net.dtype}))
         else:
             _say(out, _epoch_line(rec, epochs))
 
