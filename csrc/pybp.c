@@ -49,6 +49,19 @@ const char *pybp_version(void)
     return "0.1.0";
 }
 
+const char *pybp_compiler(void)
+{
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#elif defined(_MSC_VER)
+    return "msvc";
+#else
+    return "unknown";
+#endif
+}
+
 
 /* ------------------------------------------------------------------------ */
 /* Instruction sets                                                         */

@@ -127,6 +127,10 @@ const char *pybp_strerror(int status);
 /* The library version, e.g. "0.1.0". */
 const char *pybp_version(void);
 
+/* The compiler that built the library, e.g. "gcc 12.2.0" ("unknown" when
+ * it does not say). */
+const char *pybp_compiler(void);
+
 /* 1 if the PYBP_ISA_* path isa can run here (this CPU, this build), else 0.
  * PYBP_ISA_AUTO and PYBP_ISA_SCALAR are always supported. */
 int pybp_isa_supported(int isa);

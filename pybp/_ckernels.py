@@ -47,6 +47,10 @@ def version():
     return ffi.string(lib.pybp_version()).decode("ascii")
 
 
+def compiler():
+    return ffi.string(lib.pybp_compiler()).decode("ascii", "replace")
+
+
 # --- instruction set and threads --------------------------------------------
 
 ISA_CODES = {"auto": lib.PYBP_ISA_AUTO, "scalar": lib.PYBP_ISA_SCALAR,

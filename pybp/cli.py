@@ -815,6 +815,17 @@ def _c_build():
     return version, flags, reason
 
 
+def _c_attr(name):
+    """_ckernels.name(), or None without the C backend."""
+    kernels = _backend._ckernels
+    if kernels is None:
+        return None
+    try:
+        return getattr(kernels, name)()
+    except Exception:  # an old extension without the call
+        return None
+
+
 def info():
     """The facts `pybp info` prints, as a dict."""
     version, flags, reason = _c_build()
@@ -822,9 +833,15 @@ def info():
         "pybp": __version__,
         "default_backend": _backend.DEFAULT,
         "available_backends": _backend.available(),
+        "dtypes": (["float64", "float32"] if "c" in _backend.available()
+                   else ["float64"]),
         "requested_backend": _backend.REQUESTED,
         "c_unavailable": _backend.C_UNAVAILABLE,
         "c_version": version,
+        "c_compiler": _c_attr("compiler"),
+        "c_isa": _c_attr("best_isa") if _backend._ckernels is None
+        or _backend._ckernels.get_isa() == "auto" else _c_attr("get_isa"),
+        "c_isa_supported": _c_attr("supported_isas"),
         "c_flags": flags,
         "c_note": reason,
         "python": "%s %s" % (platform.python_implementation(),
@@ -847,11 +864,17 @@ def cmd_info(args, out, err):
          + ("" if facts["requested_backend"] == "auto"
             else " (PYBP_BACKEND=%s)" % facts["requested_backend"])),
         ("available backends", ", ".join(facts["available_backends"])),
+        ("element types", ", ".join(facts["dtypes"])
+         + ("" if "float32" in facts["dtypes"] else " (float32 needs the C backend)")),
     ]
     if facts["c_unavailable"]:
         rows.append(("C backend", "unavailable: " + facts["c_unavailable"]))
     else:
         rows.append(("C library", facts["c_version"] or "unknown"))
+        rows.append(("C compiler", facts["c_compiler"] or "unknown"))
+        if facts["c_isa"]:
+            rows.append(("instruction set", "%s (this CPU and build: %s)" % (
+                facts["c_isa"], ", ".join(facts["c_isa_supported"] or []))))
     rows.append(("C compile flags", " ".join(facts["c_flags"])
                  if facts["c_flags"] is not None else "unknown"))
     if facts["c_note"]:

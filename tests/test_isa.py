@@ -223,3 +223,15 @@ def test_environment_variable(c_backend, tmp_path, value, ok):
     else:
         assert r.returncode != 0
         assert "PYBP_ISA" in r.stderr
+
+
+def test_info_reports_the_path_in_use(c_backend):
+    from pybp import _ckernels
+    from pybp.cli import info
+    facts = info()
+    assert facts["c_isa"] == _ckernels.best_isa()
+    assert facts["c_isa_supported"] == _ckernels.supported_isas()
+    assert facts["c_compiler"] and facts["c_compiler"] != "unknown"
+    assert facts["dtypes"] == ["float64", "float32"]
+    with _ckernels.use_isa("scalar"):
+        assert info()["c_isa"] == "scalar"
