@@ -323,7 +323,7 @@ class Network:
         self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
 
     def sgd(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
-            test_data=None, *, callback=None, progress=None):
+            test_data=None, *, callback=None, progress=None, diagnose=False):
         """Mini-batch SGD for `epochs` epochs; returns one record per epoch.
 
         Each epoch shuffles the training set with the network's seeded
@@ -332,6 +332,8 @@ class Network:
         from each example's forward pass), seconds (training time), and with
         test_data, correct and total.  callback(record) runs after each
         epoch; progress(done, count) is called during an epoch.
+        diagnose=True (or a sample size) adds "diagnostics", the list
+        diagnose() returns, measured on a fixed sample of the training data.
         """
         data = self._dataset(training_data, what="training_data")
         test = None if test_data is None else self._dataset(test_data, what="test_data")
@@ -341,16 +343,40 @@ class Network:
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
         if m > data.count:
             m = data.count
+        probe = self._probe(data, diagnose)
         history = []
         for _ in range(epochs):
             record = self.train_epoch(data, m, eta, lmbda, progress=progress)
             if test is not None:
                 record["correct"] = self.evaluate(test)
                 record["total"] = test.count
+            if probe is not None:
+                record["diagnostics"] = probe.run(self)
             history.append(record)
             if callback is not None:
                 callback(record)
         return history
+
+    def diagnose(self, xs, ys=None, *, sample=None):
+        """Per-layer learning diagnostics on a sample of the examples.
+
+        A list of pybp.diagnostics.LayerDiagnostics, one per layer 1 .. L:
+        mean |delta|, gradient-to-weight norm ratio, saturated units,
+        dead ReLUs, near-zero inputs, and plain-language warnings.  The
+        sample is `sample` examples (None: 500) spread evenly over the data.
+        """
+        data = self._dataset(xs, ys)
+        return self._probe(data, True if sample is None else sample).run(self)
+
+    @staticmethod
+    def _probe(data, diagnose):
+        """A diagnostics.Probe for diagnose=True or a sample size, else None."""
+        if diagnose is False or diagnose is None:
+            return None
+        from . import diagnostics
+        if diagnose is True:
+            diagnose = diagnostics.DEFAULT_SAMPLE
+        return diagnostics.Probe(data, diagnose)
 
     def train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
         """One epoch of sgd on a validated Dataset; returns its record.
