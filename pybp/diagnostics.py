@@ -26,6 +26,11 @@ saturated (sigmoid and tanh layers, else None)
     the fraction of (unit, example) pairs with f'(z) below SATURATION of its
     peak value: sigmoid' < 0.0125 (|z| > 4.4), tanh' < 0.05 (|z| > 2.2).
     Through such a unit the gradient shrinks at least 20-fold (BP1, BP2).
+saturated_wrong (a sigmoid or tanh output layer, else None)
+    the fraction of (output, example) pairs that are saturated and wrong,
+    |a_j - y_j| >= 0.5: with the quadratic cost these learn slowly (BP1
+    has the factor f'(z)), with cross-entropy they do not.  Saturated
+    outputs that are right are fine, so the output layer is judged by this.
 dead (ReLU layers, else None)
     the fraction of units whose output is 0 on every sampled example: their
     f'(z) is 0, so no example moves the weights into them.
@@ -61,8 +66,8 @@ from .spec import NetSpec
 
 __all__ = ["LayerDiagnostics", "Probe", "diagnose", "format_table",
            "format_report", "as_json", "all_warnings", "sample_indices", "DEFAULT_SAMPLE", "SATURATION",
-           "LOW_ACTIVATION", "WARN_SATURATED", "WARN_DEAD", "WARN_LOW_INPUTS",
-           "WARN_VANISHING", "WARN_STALLED"]
+           "LOW_ACTIVATION", "WARN_SATURATED", "WARN_SATURATED_WRONG",
+           "WARN_DEAD", "WARN_LOW_INPUTS", "WARN_VANISHING", "WARN_STALLED"]
 
 DEFAULT_SAMPLE = 500
 
@@ -72,6 +77,7 @@ LOW_ACTIVATION = 0.01      # |a| below this
 
 # When a layer gets a warning.
 WARN_SATURATED = 0.5       # at least half of the (unit, example) pairs saturated
+WARN_SATURATED_WRONG = 0.1  # output layer, quadratic cost: 10% saturated and wrong
 WARN_DEAD = 0.25           # at least a quarter of the ReLU units dead
 WARN_LOW_INPUTS = 0.9      # at least 90% of the inputs near zero
 WARN_VANISHING = 0.01      # mean |delta| below 1/100 of the largest layer's
@@ -93,6 +99,7 @@ class LayerDiagnostics:
     weight_norm: float           # ||W^l||
     grad_weight_ratio: float     # grad_norm / weight_norm (inf if W^l = 0)
     saturated: Optional[float]   # sigmoid/tanh: fraction of pairs with small f'
+    saturated_wrong: Optional[float]  # output layer: saturated and |a - y| >= 0.5
     dead: Optional[float]        # relu: fraction of units 0 on every example
     low_inputs: float            # fraction of input values with |a| small
     examples: int                # the sample size
@@ -210,6 +217,16 @@ class Probe:
             self._tail = (n1, view, whole, examples)
         return self._tail[1], self._tail[2], self._tail[3]
 
+    def _flat_targets(self, n_out: int) -> Sequence[float]:
+        """The sample's target vectors, one after the other."""
+        d = self.data
+        if d.y is not None:
+            return d.y
+        flat = [0.0] * (d.count * n_out)
+        for i, label in enumerate(d.labels):
+            flat[i * n_out + label] = 1.0
+        return flat
+
     def run(self, net: Any) -> List[LayerDiagnostics]:
         """The diagnostics of every layer of net on the sample."""
         kernels, _ = _backend.kernels(net.backend)
@@ -277,15 +294,20 @@ class Probe:
             weight_norm = _norm(params[w_off:b_off])
             ratio = (grad_norm / weight_norm if weight_norm > 0.0
                      else (0.0 if grad_norm == 0.0 else math.inf))
-            saturated = dead = None
+            saturated = saturated_wrong = dead = None
             if act in _PEAK:
                 limit = SATURATION * _PEAK[act]
                 if act == "sigmoid":  # f' = a (1 - a)
-                    slopes = map(mul, a, map(sub, repeat(1.0), a))
+                    slopes = list(map(mul, a, map(sub, repeat(1.0), a)))
                 else:                 # f' = 1 - a^2
-                    slopes = map(sub, repeat(1.0), map(mul, a, a))
-                small = sum(map(limit.__gt__, slopes))
-                saturated = small / len(a)
+                    slopes = list(map(sub, repeat(1.0), map(mul, a, a)))
+                flat = list(map(limit.__gt__, slopes))
+                saturated = sum(flat) / len(a)
+                if l == L:
+                    y = self._flat_targets(n_l)
+                    saturated_wrong = sum(
+                        1 for s, av, yv in zip(flat, a, y)
+                        if s and abs(av - yv) >= 0.5) / len(a)
             elif act == "relu":
                 alive = [False] * n_l
                 for i in range(count):
@@ -303,7 +325,8 @@ class Probe:
                 layer=l, activation=act, units=n_l, inputs=n_in,
                 mean_abs_delta=abs_delta[l - 1] / (count * n_l),
                 grad_norm=grad_norm, weight_norm=weight_norm,
-                grad_weight_ratio=ratio, saturated=saturated, dead=dead,
+                grad_weight_ratio=ratio, saturated=saturated,
+                saturated_wrong=saturated_wrong, dead=dead,
                 low_inputs=low / total, examples=count))
         return _with_warnings(records, spec.cost)
 
@@ -322,15 +345,17 @@ def _with_warnings(records: List[LayerDiagnostics],
     for r in records:
         name = "layer %d%s" % (r.layer, " (output)" if r.layer == L else "")
         notes = []
-        # With cross-entropy or log-likelihood the output delta is a - y:
-        # saturated output units do not slow learning there.
-        output_exempt = r.layer == L and cost != "quadratic"
-        if (r.saturated is not None and r.saturated >= WARN_SATURATED
-                and not output_exempt):
-            hint = ("; the cross-entropy cost avoids this slowdown"
-                    if r.layer == L else "")
+        if (r.layer < L and r.saturated is not None
+                and r.saturated >= WARN_SATURATED):
             notes.append("%s: %s of units saturated; weights into them learn "
-                         "slowly%s" % (name, _percent(r.saturated), hint))
+                         "slowly" % (name, _percent(r.saturated)))
+        # With cross-entropy or log-likelihood the output delta is a - y:
+        # saturated outputs do not slow learning there.
+        if (r.layer == L and cost == "quadratic" and r.saturated_wrong is not None
+                and r.saturated_wrong >= WARN_SATURATED_WRONG):
+            notes.append("%s: %s of outputs saturated at the wrong value; they "
+                         "learn slowly with the quadratic cost (cross-entropy "
+                         "avoids this)" % (name, _percent(r.saturated_wrong)))
         if r.dead is not None and r.dead >= WARN_DEAD:
             notes.append("%s: %s of ReLU units dead (output 0 on every sampled "
                          "example); they no longer learn"
@@ -380,14 +405,16 @@ def _fmt(value: Optional[float], percent: bool = False) -> str:
 
 
 def format_table(records: Sequence[LayerDiagnostics]) -> str:
-    """A compact text table, one row per layer."""
+    """A compact text table, one row per layer ("wrong" is saturated_wrong,
+    "-" a field that does not apply)."""
     head = ("layer", "units", "act", "mean|delta|", "|dW|/|W|", "saturated",
-            "dead", "low inputs")
+            "wrong", "dead", "low inputs")
     rows = [head]
     for r in records:
         rows.append(("%d" % r.layer, "%d" % r.units, r.activation,
                      _fmt(r.mean_abs_delta), _fmt(r.grad_weight_ratio),
-                     _fmt(r.saturated, True), _fmt(r.dead, True),
+                     _fmt(r.saturated, True), _fmt(r.saturated_wrong, True),
+                     _fmt(r.dead, True),
                      _fmt(r.low_inputs, True)))
     widths = [max(len(row[c]) for row in rows) for c in range(len(head))]
     lines = []

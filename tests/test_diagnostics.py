@@ -58,11 +58,15 @@ def expected(net, data):
         a = [v for row in activations[l] for v in row]
         a_in = [v for row in activations[l - 1] for v in row]
         act = acts[l - 1]
-        sat = dead = None
-        if act == "sigmoid":
-            sat = sum(v * (1 - v) < 0.05 * 0.25 for v in a) / len(a)
-        elif act == "tanh":
-            sat = sum(1 - v * v < 0.05 for v in a) / len(a)
+        sat = wrong = dead = None
+        if act in ("sigmoid", "tanh"):
+            slope = [v * (1 - v) < 0.05 * 0.25 if act == "sigmoid"
+                     else 1 - v * v < 0.05 for v in a]
+            sat = sum(slope) / len(a)
+            if l == L:
+                ys = [v for i in range(data.count) for v in data.target(i, n_out)]
+                wrong = sum(s and abs(v - t) >= 0.5
+                            for s, v, t in zip(slope, a, ys)) / len(a)
         elif act == "relu":
             dead = sum(all(row[j] == 0.0 for row in activations[l])
                        for j in range(sizes[l])) / sizes[l]
@@ -71,7 +75,7 @@ def expected(net, data):
         out.append({"mean_abs_delta": math.fsum(flat_d) / len(flat_d),
                     "grad_norm": gn, "weight_norm": wn,
                     "grad_weight_ratio": gn / wn, "saturated": sat,
-                    "dead": dead,
+                    "saturated_wrong": wrong, "dead": dead,
                     "low_inputs": sum(abs(v) < 0.01 for v in a_in) / len(a_in)})
     return out
 
@@ -147,16 +151,29 @@ def test_saturated_network_warns():
                and "learn slowly" in text for text in warnings), warnings
 
 
-def test_saturated_output_warns_only_with_the_quadratic_cost():
+def test_saturated_output_warns_only_when_wrong_and_quadratic():
     data = random_data([4, 5, 3], 40, seed=5)
     for cost, warned in (("quadratic", True), ("cross-entropy", False)):
         net = pybp.Network([4, 5, 3], "sigmoid", cost, seed=2)
-        for b in net.biases[-1:]:
-            for j in range(len(b)):
-                b[j] = 30.0
+        b = net.biases[-1]
+        for j in range(len(b)):
+            b[j] = 30.0     # every output 1: right for the label, else wrong
         out = net.diagnose(data)[-1]
         assert out.saturated == 1.0
-        assert any("saturated" in t for t in out.warnings) == warned, out.warnings
+        assert out.saturated_wrong == 2 / 3
+        assert any("saturated at the wrong value" in t
+                   for t in out.warnings) == warned, out.warnings
+    # Saturated but right: no warning.
+    net = pybp.Network([4, 5, 3], "sigmoid", "quadratic", seed=2)
+    data = pybp.Dataset([[0.0] * 4] * 10, labels=[1] * 10)
+    b = net.biases[-1]
+    for j in range(3):
+        b[j] = 30.0 if j == 1 else -30.0
+    out = net.diagnose(data)[-1]
+    assert out.saturated == 1.0 and out.saturated_wrong == 0.0
+    assert not any("saturated" in t for t in out.warnings), out.warnings
+    # Nothing left to learn: the gradient is practically 0.
+    assert any("stopped learning" in t for t in out.warnings), out.warnings
 
 
 def test_dead_relus(backend):
@@ -236,10 +253,11 @@ def test_format_table_and_json():
     records = net.diagnose(random_data([4, 5, 3], 10, seed=0))
     table = diagnostics.format_table(records).splitlines()
     assert table[0].split() == ["layer", "units", "act", "mean|delta|",
-                                "|dW|/|W|", "saturated", "dead", "low", "inputs"]
+                                "|dW|/|W|", "saturated", "wrong", "dead",
+                                "low", "inputs"]
     assert table[1].split()[:3] == ["1", "5", "relu"]
-    assert table[1].split()[5] == "-"       # no saturation for ReLU
-    assert table[2].split()[6] == "-"       # no dead units for sigmoid
+    assert table[1].split()[5:7] == ["-", "-"]  # no saturation for ReLU
+    assert table[2].split()[7] == "-"           # no dead units for sigmoid
     rows = diagnostics.as_json(records)
     assert json.loads(json.dumps(rows, allow_nan=False)) == rows
     assert rows[0]["layer"] == 1 and rows[0]["dead"] == records[0].dead
