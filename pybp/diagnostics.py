@@ -78,7 +78,7 @@ LOW_ACTIVATION = 0.01      # |a| below this
 # When a layer gets a warning.
 WARN_SATURATED = 0.5       # at least half of the (unit, example) pairs saturated
 WARN_SATURATED_WRONG = 0.1  # output layer, quadratic cost: 10% saturated and wrong
-WARN_DEAD = 0.25           # at least a quarter of the ReLU units dead
+WARN_DEAD = 0.5            # at least half of the ReLU units dead
 WARN_LOW_INPUTS = 0.9      # at least 90% of the inputs near zero
 WARN_VANISHING = 0.01      # mean |delta| below 1/100 of the largest layer's
 WARN_STALLED = 1e-6        # ||dC/dW|| below a millionth of ||W||
