@@ -188,6 +188,12 @@ def build_parser():
                    help="print only the final result line")
     o.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
+    o.add_argument("--diagnose", type=_int_type(1), nargs="?", metavar="N",
+                   const=True, default=False,
+                   help="after every epoch, print per-layer learning "
+                        "diagnostics (mean |delta|, |dC/dW|/|W|, saturated "
+                        "units, dead ReLUs, near-zero inputs) measured on N "
+                        "training examples (default: 500), with warnings")
     o.add_argument("--plot", metavar="FILE.svg",
                    help="draw the learning curves (training cost, test "
                         "accuracy) to this SVG file, rewritten after every "
@@ -551,16 +557,22 @@ def cmd_train(args, out, err):
                                   title=_plot_title(settings))
     plot()  # exists (empty, or the resumed epochs) from the start
 
-    def show(rec):
+    def show(rec, diagnosis=None):
+        from . import diagnostics
         if args.json:
-            _say(out, _json_line({
+            line = {
                 "epoch": rec["epoch"], "epochs": epochs,
                 "correct": rec["correct"], "total": rec["total"],
                 "accuracy": rec["correct"] / rec["total"],
                 "cost": rec["cost"], "seconds": rec["seconds"],
-                "backend": net.backend, "dtype": net.dtype}))
+                "backend": net.backend, "dtype": net.dtype}
+            if diagnosis is not None:
+                line["diagnostics"] = diagnostics.as_json(diagnosis)
+            _say(out, _json_line(line))
         else:
             _say(out, _epoch_line(rec, epochs))
+            if diagnosis is not None:
+                _say(out, diagnostics.format_report(diagnosis))
 
     def after_epoch(record):
         bar.clear()
@@ -573,8 +585,9 @@ def cmd_train(args, out, err):
                             extra={"pybp": __version__, "backend": net.backend})
             state["saved"] = net.epochs_trained
         plot()
+        state["diagnosis"] = record.get("diagnostics")
         if not args.quiet:
-            show(rec)
+            show(rec, state["diagnosis"])
         bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
 
     remaining = epochs - net.epochs_trained
@@ -584,7 +597,8 @@ def cmd_train(args, out, err):
             net.sgd(train, remaining, settings["mini_batch_size"],
                     settings["eta"], settings["lmbda"], test_data=test,
                     callback=after_epoch,
-                    progress=bar if bar.enabled else None)
+                    progress=bar if bar.enabled else None,
+                    diagnose=args.diagnose)
         except KeyboardInterrupt:
             bar.clear()
             where_saved = ""
@@ -601,7 +615,7 @@ def cmd_train(args, out, err):
         _say(out, "nothing to train: the checkpoint has all %d epochs" % epochs)
 
     if args.quiet and history:
-        show(history[-1])
+        show(history[-1], state.get("diagnosis"))
     if args.save is not None:
         net.save(args.save)
         if verbose:

@@ -7,16 +7,24 @@ themselves come from a kernels module: ``_reference`` (pure Python) or
 """
 
 import math
+import os
 import random
 import sys
 import time
 from array import array
+from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _backend
 from .dataset import Dataset, as_dataset
 from .spec import NetSpec
 
 INITS = ("normal", "scaled")
+
+# What the methods accept as examples: a Dataset, rows of inputs (with ys
+# given separately), a pair (xs, ys) or a list of (x, y) pairs.
+Examples = Any
+Record = Dict[str, Any]
 MAX_THREADS = 64  # PYBP_MAX_THREADS in csrc/pybp.h
 DTYPES = {"float64": "d", "float32": "f"}  # dtype -> array typecode
 
@@ -125,9 +133,11 @@ class Network:
                 initial parameters are the float64 ones rounded)
     """
 
-    def __init__(self, sizes, activation="sigmoid", cost="quadratic", *,
-                 seed=None, init="normal", backend=None, threads=None,
-                 dtype="float64"):
+    def __init__(self, sizes: Sequence[int],
+                 activation: Union[str, Sequence[str]] = "sigmoid",
+                 cost: str = "quadratic", *, seed: Optional[int] = None,
+                 init: str = "normal", backend: Optional[str] = None,
+                 threads: Optional[int] = None, dtype: str = "float64") -> None:
         self.spec = NetSpec(sizes, activation, cost)
         self._kernels, self.backend = _backend.kernels(
             "c" if backend is None and dtype == "float32" else backend)
@@ -151,12 +161,12 @@ class Network:
     # --- shape and parameters ------------------------------------------------
 
     @property
-    def threads(self):
+    def threads(self) -> Optional[int]:
         """Worker threads for training (C backend); None: the process default."""
         return self._threads
 
     @threads.setter
-    def threads(self, value):
+    def threads(self, value: Optional[int]) -> None:
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError("threads must be an integer, got %r" % (value,))
@@ -166,25 +176,25 @@ class Network:
         self._threads = value
 
     @property
-    def sizes(self):
+    def sizes(self) -> List[int]:
         return list(self.spec.sizes)
 
     @property
-    def activations(self):
+    def activations(self) -> List[str]:
         return list(self.spec.activations)
 
     @property
-    def cost_name(self):
+    def cost_name(self) -> str:
         return self.spec.cost
 
     @property
-    def params(self):
+    def params(self) -> array:
         """All parameters, flat, in SPEC.md's layout (writable): an
         array('d'), or array('f') for dtype float32."""
         return self._params
 
     @params.setter
-    def params(self, values):
+    def params(self, values: Sequence[float]) -> None:
         if isinstance(values, (str, bytes)):
             raise TypeError("params must be a sequence of floats")
         try:
@@ -208,7 +218,7 @@ class Network:
             off += n_out * (n_in + 1)
 
     @property
-    def weights(self):
+    def weights(self) -> List[memoryview]:
         """W^1 .. W^L as 2-D memoryviews (w[j, k]) sharing storage with params."""
         mv = memoryview(self._params).cast("B")
         size, code = self._params.itemsize, self._params.typecode
@@ -216,13 +226,13 @@ class Network:
                 for off, n_in, n_out in self._layers()]
 
     @property
-    def biases(self):
+    def biases(self) -> List[memoryview]:
         """b^1 .. b^L as memoryviews sharing storage with params."""
         mv = memoryview(self._params)
         return [mv[off + n_out * n_in:off + n_out * (n_in + 1)]
                 for off, n_in, n_out in self._layers()]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Network(%r, activation=%r, cost=%r, backend=%r%s)" % (
             self.sizes, self.activations, self.spec.cost, self.backend,
             ", dtype='float32'" if self.dtype == "float32" else "")
@@ -274,13 +284,13 @@ class Network:
 
     # --- the equations ----------------------------------------------------------
 
-    def feedforward(self, x):
+    def feedforward(self, x: Sequence[float]) -> List[float]:
         """The output activations a^L for one input x, as a list of floats."""
         x = self._vector(x, self.spec.sizes[0], "input x")
         data = Dataset(x, n_inputs=len(x))
         return self._kernels.forward_outputs(self.spec, self._params, data).tolist()
 
-    def outputs(self, data):
+    def outputs(self, data: Examples) -> List[List[float]]:
         """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
         if not isinstance(data, Dataset):
             data = Dataset(data)
@@ -289,22 +299,23 @@ class Network:
         n = self.spec.sizes[-1]
         return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
 
-    def predict(self, data):
+    def predict(self, data: Examples) -> List[int]:
         """The predicted class (first largest output) of every example."""
         from ._reference import argmax
         return [argmax(row) for row in self.outputs(data)]
 
-    def cost(self, xs, ys=None):
+    def cost(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> float:
         """Mean cost (1/n) sum_x C_x over the examples."""
         data = self._dataset(xs, ys)
         return self._kernels.cost_total(self.spec, self._params, data) / data.count
 
-    def gradient(self, xs, ys=None):
+    def gradient(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> array:
         """Mean gradient over the examples, flat, in SPEC.md's layout."""
         data = self._dataset(xs, ys)
         return self._kernels.gradient(self.spec, self._params, data)
 
-    def backprop(self, x, y):
+    def backprop(self, x: Sequence[float], y: Union[int, Sequence[float]]
+                 ) -> Tuple[List[List[float]], List[List[List[float]]]]:
         """One example's gradient as (nabla_b, nabla_w), per layer.
 
         nabla_b[l] is a list of n_l floats, nabla_w[l] a list of n_l rows of
@@ -326,12 +337,14 @@ class Network:
             nabla_b.append(g[off + n_out * n_in:off + n_out * (n_in + 1)].tolist())
         return nabla_b, nabla_w
 
-    def evaluate(self, test_data):
+    def evaluate(self, test_data: Examples) -> int:
         """How many examples the network classifies correctly (argmax)."""
         data = self._dataset(test_data, what="test_data")
         return self._kernels.evaluate(self.spec, self._params, data)
 
-    def update_mini_batch(self, xs, ys=None, eta=None, lmbda=0.0, n=None):
+    def update_mini_batch(self, xs: Examples, ys: Optional[Sequence[Any]] = None,
+                          eta: Optional[float] = None, lmbda: float = 0.0,
+                          n: Optional[int] = None) -> None:
         """One SGD step on the mini-batch (xs, ys), with L2 decay lmbda over n.
 
         W <- (1 - eta*lmbda/n) W - (eta/m) sum_x delta_x a_x^T;
@@ -345,8 +358,11 @@ class Network:
         n = data.count if n is None else _check_count(n, "n")
         self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
 
-    def sgd(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
-            test_data=None, *, callback=None, progress=None):
+    def sgd(self, training_data: Examples, epochs: int, mini_batch_size: int,
+            eta: float, lmbda: float = 0.0, test_data: Optional[Examples] = None,
+            *, callback: Optional[Callable[[Record], Any]] = None,
+            progress: Optional[Callable[[int, int], Any]] = None,
+            diagnose: Union[bool, int] = False) -> List[Record]:
         """Mini-batch SGD for `epochs` epochs; returns one record per epoch.
 
         Each epoch shuffles the training set with the network's seeded
@@ -355,6 +371,8 @@ class Network:
         from each example's forward pass), seconds (training time), and with
         test_data, correct and total.  callback(record) runs after each
         epoch; progress(done, count) is called during an epoch.
+        diagnose=True (or a sample size) adds "diagnostics", the list
+        diagnose() returns, measured on a fixed sample of the training data.
         """
         data = self._dataset(training_data, what="training_data")
         test = None if test_data is None else self._dataset(test_data, what="test_data")
@@ -364,18 +382,46 @@ class Network:
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
         if m > data.count:
             m = data.count
+        probe = self._probe(data, diagnose)
         history = []
         for _ in range(epochs):
             record = self.train_epoch(data, m, eta, lmbda, progress=progress)
             if test is not None:
                 record["correct"] = self.evaluate(test)
                 record["total"] = test.count
+            if probe is not None:
+                record["diagnostics"] = probe.run(self)
             history.append(record)
             if callback is not None:
                 callback(record)
         return history
 
-    def train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
+    def diagnose(self, xs: Examples, ys: Optional[Sequence[Any]] = None, *,
+                 sample: Optional[int] = None) -> List[Any]:
+        """Per-layer learning diagnostics on a sample of the examples.
+
+        A list of pybp.diagnostics.LayerDiagnostics, one per layer 1 .. L:
+        mean |delta|, gradient-to-weight norm ratio, saturated units,
+        dead ReLUs, near-zero inputs, and plain-language warnings.  The
+        sample is `sample` examples (None: 500) spread evenly over the data.
+        """
+        data = self._dataset(xs, ys)
+        return self._probe(data, True if sample is None else sample).run(self)
+
+    @staticmethod
+    def _probe(data, diagnose):
+        """A diagnostics.Probe for diagnose=True or a sample size, else None."""
+        if diagnose is False or diagnose is None:
+            return None
+        from . import diagnostics
+        if diagnose is True:
+            diagnose = diagnostics.DEFAULT_SAMPLE
+        return diagnostics.Probe(data, diagnose)
+
+    def train_epoch(self, data: Dataset, mini_batch_size: int, eta: float,
+                    lmbda: float = 0.0, *,
+                    progress: Optional[Callable[[int, int], Any]] = None
+                    ) -> Record:
         """One epoch of sgd on a validated Dataset; returns its record.
 
         The epoch runs as a few kernel calls over pieces of whole
@@ -427,15 +473,16 @@ class Network:
     # --- state ---------------------------------------------------------------    # --- state ------------------------------------------------------------------
 
     @property
-    def shuffle_state(self):
+    def shuffle_state(self) -> Any:
         """The shuffling generator's state (random.Random.getstate())."""
         return self._shuffle.getstate()
 
     @shuffle_state.setter
-    def shuffle_state(self, state):
+    def shuffle_state(self, state: Any) -> None:
         self._shuffle.setstate(state)
 
-    def copy(self, backend=None, dtype=None):
+    def copy(self, backend: Optional[str] = None,
+             dtype: Optional[str] = None) -> "Network":
         """A copy with identical parameters and shuffle state, on any backend;
         a dtype other than this network's converts the parameters (exactly
         to float64, rounded to float32)."""
@@ -454,15 +501,17 @@ class Network:
         new._threads = self._threads
         return new
 
-    def save(self, path):
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the model file (docs/model-format.md) atomically."""
         from . import model
         model.save_file(path, model.dumps(self.spec.sizes, self.spec.activations,
                                           self.spec.cost, self._params))
 
     @classmethod
-    def from_params(cls, sizes, activations, cost, params, *, backend=None,
-                    seed=0, dtype="float64"):
+    def from_params(cls, sizes: Sequence[int],
+                    activations: Union[str, Sequence[str]], cost: str,
+                    params: Sequence[float], *, backend: Optional[str] = None,
+                    seed: int = 0, dtype: str = "float64") -> "Network":
         """A network with the given parameters (e.g. read from a file)."""
         net = object.__new__(cls)
         net.spec = NetSpec(sizes, activations, cost)
@@ -479,7 +528,8 @@ class Network:
         return net
 
 
-def load(path, backend=None, dtype="float64"):
+def load(path: Union[str, "os.PathLike[str]"], backend: Optional[str] = None,
+         dtype: str = "float64") -> Network:
     """Read a model file written by Network.save (or pybp_model_write in C).
 
     Files hold float64 parameters; dtype="float32" rounds them on loading.
