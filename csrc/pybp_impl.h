@@ -862,10 +862,11 @@ static size_t pybp__argmax(const real *v, size_t n)
  * its target row (float64, whatever the element type). */
 static size_t pybp__target_class(const pybp_data *d, size_t i, size_t n)
 {
-    const double *v = d->y + i * n;
+    const double *v;
     size_t j, best = 0;
     if (d->labels != NULL)
         return (size_t)d->labels[i];
+    v = d->y + i * n;
     for (j = 1; j < n; j++)
         if (v[j] > v[best])
             best = j;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets into fuzz/build/:
-#   fuzz_model, fuzz_entry   harness + csrc/pybp.c + csrc/pybp_model.c, with
+#   fuzz_model, fuzz_entry   harness + csrc/pybp.c, pybp_f32.c, pybp_model.c, with
 #                            libFuzzer, ASan and UBSan (any report aborts)
 #   libpybp_model.so         the C model reader, plain, for fuzz_py.py's
 #                            differential check of Python against C
@@ -29,14 +29,15 @@ COMMON=(-std=c99 -gline-tables-only -fno-omit-frame-pointer -ffp-contract=off -f
 LIBCOV=(-fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp
         -fsanitize-coverage-ignorelist="$HERE/coverage-ignore.txt")
 
-echo "build pybp.o pybp_model.o"
+echo "build pybp.o pybp_f32.o pybp_model.o"
 "$CC" "${COMMON[@]}" "${LIBCOV[@]}" -O1 -c "$ROOT/csrc/pybp.c" -o "$OUT/pybp.o"
+"$CC" "${COMMON[@]}" "${LIBCOV[@]}" -O1 -c "$ROOT/csrc/pybp_f32.c" -o "$OUT/pybp_f32.o"
 "$CC" "${COMMON[@]}" -fsanitize=fuzzer-no-link -O1 -c "$ROOT/csrc/pybp_model.c" \
   -o "$OUT/pybp_model.o"
 for t in fuzz_model fuzz_entry; do
   echo "build $t"
   "$CC" "${COMMON[@]}" -fsanitize=fuzzer -O1 "$HERE/$t.c" "$OUT/pybp.o" \
-    "$OUT/pybp_model.o" -lm -o "$OUT/$t"
+    "$OUT/pybp_f32.o" "$OUT/pybp_model.o" -lm -o "$OUT/$t"
 done
 
 echo "build libpybp_model.so"

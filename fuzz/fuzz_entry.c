@@ -210,6 +210,21 @@ static int same(const double *a, const double *b, size_t n)
     return 1;
 }
 
+/* Floats: the same bits, or both NaN (payloads may differ by path, as
+ * for doubles). */
+static int same_f(const float *a, const float *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof a[i]) != 0
+            && !(isnan(a[i]) && isnan(b[i]))) {
+            if (getenv("FUZZ_ENTRY_DEBUG"))
+                fprintf(stderr, "float %zu: %a vs %a\n", i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
 static int bytes_equal(const void *a, const void *b, size_t n)
 {
     return n == 0 || memcmp(a, b, n) == 0;
@@ -226,11 +241,11 @@ static int all_finite(const double *v, size_t n)
 
 /* Successful calls per entry point, printed at exit when FUZZ_ENTRY_STATS
  * is set: a harness whose calls all fail would test only the checks. */
-enum { F_FF, F_COST, F_GRAD, F_EVAL, F_UPD, F_EPOCH, F_N };
+enum { F_FF, F_COST, F_GRAD, F_EVAL, F_UPD, F_EPOCH, F_FF32, F_EPOCH32, F_N };
 static unsigned long n_calls[F_N], n_ok[F_N];
 static const char *const f_names[F_N] = {
     "feedforward", "cost", "gradient", "evaluate", "update_mini_batch",
-    "sgd_epoch"
+    "sgd_epoch", "feedforward_f32", "sgd_epoch_f32"
 };
 
 static void print_stats(void)
@@ -286,6 +301,7 @@ typedef struct setup {
     int32_t *labels;
     double *x, *y;
     unsigned char *xu8;
+    size_t nx;           /* elements of x or xu8 */
 
     size_t nout, ngrad;  /* stated lengths */
     unsigned work_mode;  /* how nwork is stated, relative to the need */
@@ -402,6 +418,7 @@ static void decode(setup *c, const uint8_t *data, size_t size)
         && mul_ok(count, c->nL, &ny) && nx <= MAX_ALLOC && ny <= MAX_ALLOC;
     if (!alloc_ok)
         nx = ny = 0;
+    c->nx = nx;
     c->feasible = alloc_ok && c->P <= MAX_P && count * c->P <= MAX_WORK
         && pybp_workspace_size(&c->net, count ? count : 1, &ws) == PYBP_OK
         && ws <= MAX_WORK;
@@ -991,6 +1008,125 @@ static void run_epoch(const setup *c)
     free(work);
 }
 
+/*
+ * float32: the same arguments in single precision (x becomes x_f32), the
+ * workspace stated the same way relative to the float32 need.  The same
+ * validity rules hold, nothing is written on error, and an accepted call
+ * gives the same bits on the scalar path with no threads.
+ */
+static pybp_data data_f32(const setup *c, float **x32)
+{
+    pybp_data d = c->data;
+    size_t i;
+    *x32 = NULL;
+    if (d.x != NULL) {
+        *x32 = xalloc(c->nx, sizeof **x32);
+        for (i = 0; i < c->nx; i++)
+            (*x32)[i] = (float)c->x[i];
+        d.x_f32 = *x32;
+        d.x = NULL;
+    }
+    return d;
+}
+
+static float *fdup(const double *v, size_t n)
+{
+    float *f = xalloc(n, sizeof *f);
+    size_t i;
+    for (i = 0; i < n; i++)
+        f[i] = (float)v[i];
+    return f;
+}
+
+static float *falloc_fill(size_t n, float v)
+{
+    float *f = xalloc(n, sizeof *f);
+    size_t i;
+    for (i = 0; i < n; i++)
+        f[i] = v;
+    return f;
+}
+
+static void run_f32(const setup *c)
+{
+    float *x32, *p0 = fdup(c->params, c->np), *params, *out, *work;
+    pybp_data d = data_f32(c, &x32);
+    const pybp_data *dp = (c->nulls & NULL_DATA) ? NULL : &d;
+    pybp_net rn = ref_net(c);
+    size_t batch = c->mbs < c->nperm ? c->mbs : c->nperm, need = 0, nwork, i;
+    unsigned used = NULL_NET | NULL_PARAMS | NULL_DATA | NULL_OUT | NULL_WORK;
+    double total = c->t0, *tp = c->cost_null ? NULL : &total;
+    int have, st, perm_ok = 1;
+
+    /* feedforward */
+    have = pybp_workspace_size_f32(&c->net, 1, &need) == PYBP_OK;
+    nwork = work_claim(c, need, have);
+    params = fdup(c->params, c->np);
+    out = falloc_fill(c->nout, 7.0f);
+    work = falloc_fill(nwork, NAN);
+    st = pybp_feedforward_f32(net_arg(c),
+                              (c->nulls & NULL_PARAMS) ? NULL : params, c->np,
+                              dp, (c->nulls & NULL_OUT) ? NULL : out, c->nout,
+                              (c->nulls & NULL_WORK) ? NULL : work, nwork);
+    check_status_known(st);
+    count_call(F_FF32, st);
+    REQUIRE(bytes_equal(params, p0, c->np * sizeof *params));
+    if (must_fail(c, used)
+        || (c->feasible && (c->nout != c->data.count * c->nL || nwork < need)))
+        REQUIRE(st != PYBP_OK);
+    else if (must_pass(c, used, 0) && c->nout == c->data.count * c->nL
+             && nwork >= need && have)
+        REQUIRE(st == PYBP_OK);
+    if (st != PYBP_OK)
+        for (i = 0; i < c->nout; i++)
+            REQUIRE(out[i] == 7.0f);
+    free(out);
+    free(work);
+
+    /* sgd_epoch */
+    used = NULL_NET | NULL_PARAMS | NULL_DATA | NULL_WORK | NULL_PERM;
+    for (i = 0; i < c->nperm; i++)
+        if (c->perm[i] >= c->data.count)
+            perm_ok = 0;
+    have = pybp_workspace_size_f32(&c->net, batch ? batch : 1, &need)
+        == PYBP_OK;
+    nwork = work_claim(c, need, have && batch > 0);
+    work = falloc_fill(nwork, NAN);
+    st = pybp_sgd_epoch_f32(net_arg(c),
+                            (c->nulls & NULL_PARAMS) ? NULL : params, c->np,
+                            dp, (c->nulls & NULL_PERM) ? NULL : c->perm,
+                            c->nperm, c->mbs, c->eta, c->lmbda, c->n, tp,
+                            (c->nulls & NULL_WORK) ? NULL : work, nwork);
+    check_status_known(st);
+    count_call(F_EPOCH32, st);
+    if (must_fail(c, used) || (c->feasible && (nwork < need || !perm_ok))
+        || (c->net_ok && (c->nperm == 0 || c->mbs == 0 || !sgd_values_ok(c)))
+        || (c->feasible && perm_ok && !labels_ok(c, c->perm, c->nperm)))
+        REQUIRE(st != PYBP_OK);
+    else if (must_pass(c, used, 1) && have && nwork >= need && perm_ok
+             && batch > 0 && sgd_values_ok(c)
+             && labels_ok(c, c->perm, c->nperm))
+        REQUIRE(st == PYBP_OK);
+    if (st != PYBP_OK) {
+        REQUIRE(bytes_equal(params, p0, c->np * sizeof *params));
+        REQUIRE(bytes_equal(&total, &c->t0, sizeof total));
+    } else {
+        float *params2 = fdup(c->params, c->np);
+        double total2 = c->t0;
+        st = pybp_sgd_epoch_f32(&rn, params2, c->np, &d, c->perm, c->nperm,
+                                c->mbs, c->eta, c->lmbda, c->n,
+                                c->cost_null ? NULL : &total2, work, nwork);
+        REQUIRE(st == PYBP_OK);
+        REQUIRE(same_f(params, params2, c->P));
+        REQUIRE(same(&total, &total2, 1));
+        free(params2);
+    }
+    free(work);
+    free(params);
+    free(p0);
+    free(x32);
+}
+
 /* pybp_model_size validates like pybp_nparams (docs/model-format.md). */
 static void run_model(const setup *c)
 {
@@ -1051,6 +1187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_evaluate(&c);
     run_update(&c);
     run_epoch(&c);
+    run_f32(&c);
     run_model(&c);
     release(&c);
     return 0;
