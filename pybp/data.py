@@ -22,6 +22,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from pybp.dataset import Dataset
+from pybp.model import named_os_error
 
 __all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx",
            "load_mnist", "find_mnist", "load_csv", "read_csv_inputs"]
@@ -137,15 +138,19 @@ def read_idx(path):
         raise IsADirectoryError(errno.EISDIR, "is a directory, expected an "
                                 "IDX file", name)
     with open(name, "rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        if magic != b"\x1f\x8b":
-            return _read_idx_stream(raw, name)
         try:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-                return _read_idx_stream(f, name)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise DataError("%s: corrupt gzip data (%s)" % (name, exc)) from None
+            magic = raw.read(2)
+            raw.seek(0)
+            if magic != b"\x1f\x8b":
+                return _read_idx_stream(raw, name)
+            try:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                    return _read_idx_stream(f, name)
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise DataError("%s: corrupt gzip data (%s)"
+                                % (name, exc)) from None
+        except OSError as exc:  # a failed read names no file
+            raise named_os_error(exc, name) from None
 
 
 # --- MNIST ------------------------------------------------------------------
@@ -289,6 +294,8 @@ def _read_rows(path, has_header, skipped):
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DataError("%s, line %d: %s" % (name, reader.line_num, exc)) \
                 from None
+        except OSError as exc:  # a failed read names no file
+            raise named_os_error(exc, name) from None
 
 
 def _parse_csv(path, has_header, with_labels, n_classes):
