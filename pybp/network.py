@@ -358,7 +358,7 @@ class Network:
             m = data.count
         history = []
         for _ in range(epochs):
-            record = self._train_epoch(data, m, eta, lmbda, progress=progress)
+            record = self._epoch(data, m, eta, lmbda, progress)
             if test is not None:
                 record["correct"] = self.evaluate(test)
                 record["total"] = test.count
@@ -377,7 +377,19 @@ class Network:
         m = min(_check_count(mini_batch_size, "mini_batch_size"), data.count)
         eta = _check_number(eta, "eta", positive=True)
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
-        return self._train_epoch(data, m, eta, lmbda, progress=progress)
+        return self._epoch(data, m, eta, lmbda, progress)
+
+    def _epoch(self, data, m, eta, lmbda, progress):
+        """_train_epoch, undone if memory runs out: MemoryError (scratch
+        space for a large mini-batch) leaves the parameters and the shuffle
+        state as they were before the epoch."""
+        params, state = self._params[:], self._shuffle.getstate()
+        try:
+            return self._train_epoch(data, m, eta, lmbda, progress=progress)
+        except MemoryError:
+            self._params[:] = params
+            self._shuffle.setstate(state)
+            raise
 
     def _train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
         """One epoch of sgd on a validated Dataset; returns its record.
