@@ -28,7 +28,7 @@ import sys
 import zlib
 from array import array
 
-from .model import save_file
+from .model import read_bytes, save_file
 from .spec import NetSpec
 
 __all__ = ["CheckpointError", "Checkpoint", "dumps", "loads", "save", "load",
@@ -271,6 +271,4 @@ def load(path):
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a "
                                 "checkpoint file", path)
-    with open(path, "rb") as f:
-        data = f.read()
-    return loads(data, source=path)
+    return loads(read_bytes(path), source=path)

@@ -9,6 +9,7 @@ C core as uint8 with divisor 255.0) and labels are ``array('i')``, so the
 floats would.
 """
 
+import codecs
 import csv
 import errno
 import gzip
@@ -22,6 +23,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from pybp.dataset import Dataset
+from pybp.model import named_os_error
 
 __all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx",
            "load_mnist", "find_mnist", "load_csv", "read_csv_inputs"]
@@ -137,15 +139,19 @@ def read_idx(path):
         raise IsADirectoryError(errno.EISDIR, "is a directory, expected an "
                                 "IDX file", name)
     with open(name, "rb") as raw:
-        magic = raw.read(2)
-        raw.seek(0)
-        if magic != b"\x1f\x8b":
-            return _read_idx_stream(raw, name)
         try:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-                return _read_idx_stream(f, name)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise DataError("%s: corrupt gzip data (%s)" % (name, exc)) from None
+            magic = raw.read(2)
+            raw.seek(0)
+            if magic != b"\x1f\x8b":
+                return _read_idx_stream(raw, name)
+            try:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                    return _read_idx_stream(f, name)
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise DataError("%s: corrupt gzip data (%s)"
+                                % (name, exc)) from None
+        except OSError as exc:  # a failed read names no file
+            raise named_os_error(exc, name) from None
 
 
 # --- MNIST ------------------------------------------------------------------
@@ -286,9 +292,35 @@ def _read_rows(path, has_header, skipped):
                         skipped.append(reader.line_num)
                         continue
                 yield reader.line_num, fields
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise DataError("%s, line %d: %s" % (name, reader.line_num, exc)) \
                 from None
+        except UnicodeDecodeError:
+            # The text layer decodes ahead of the csv reader: find the line.
+            raise DataError("%s, line %d: not UTF-8 text (%s)"
+                            % ((name,) + _undecodable(name))) from None
+        except OSError as exc:  # a failed read names no file
+            raise named_os_error(exc, name) from None
+
+
+def _undecodable(name):
+    """(line, what) of a file's first bytes that are not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(name, "rb") as f:
+        while True:
+            chunk = f.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object is the few bytes held back from the last chunk
+                # (never a newline) followed by this chunk.
+                line += exc.object.count(b"\n", 0, exc.start)
+                return line, "byte 0x%02x: %s" % (exc.object[exc.start],
+                                                  exc.reason)
+            if not chunk:  # pragma: no cover - the text layer failed first
+                return line, "undecodable bytes"
+            line += chunk.count(b"\n")
 
 
 def _parse_csv(path, has_header, with_labels, n_classes):

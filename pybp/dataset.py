@@ -192,7 +192,10 @@ class Dataset:
     def _init_labels(self, labels):
         try:
             packed = array("i", labels)
-        except (TypeError, OverflowError):
+        except OverflowError:
+            raise ValueError("labels: a label is out of range (class indices "
+                             "go from 0 to 2**31-1)") from None
+        except TypeError:
             raise TypeError("labels: expected integers (class indices)") from None
         if len(packed) != self.count:
             raise ValueError("labels: %d labels for %d examples"

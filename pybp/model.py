@@ -214,14 +214,28 @@ def _directory_error(path, what):
                              path)
 
 
+def named_os_error(exc, path):
+    """exc, naming `path` if it names no file (a failed read() names none)."""
+    if exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror, path)
+    return exc
+
+
+def read_bytes(path):
+    """All the bytes of a file; an error while reading names the file."""
+    with open(path, "rb") as f:
+        try:
+            return f.read()
+        except OSError as exc:
+            raise named_os_error(exc, path) from None
+
+
 def load_file(path):
     """Read and decode a model file: (sizes, activations, cost, params)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise _directory_error(path, "a pybp model file")
-    with open(path, "rb") as f:
-        data = f.read()
-    return loads(data, source=str(path))
+    return loads(read_bytes(path), source=str(path))
 
 
 def _fsync_directory(directory):

@@ -98,11 +98,24 @@ def init_params(spec, seed, init="normal"):
         raise ValueError("init must be one of %s, got %r" % (", ".join(INITS), init))
     rng = random.Random(seed)
     gauss = rng.gauss
-    params = array("d")
+    # Allocated whole first: a network too large for memory fails here at
+    # once, not after drawing parameters for hours.
+    try:
+        params = array("d", [0.0]) * spec.nparams
+    except (MemoryError, OverflowError):
+        raise MemoryError("a network of sizes %r has %d parameters (%d bytes), "
+                          "more than this machine can allocate"
+                          % (list(spec.sizes), spec.nparams,
+                             8 * spec.nparams)) from None
+    off = 0
     for n_in, n_out in zip(spec.sizes, spec.sizes[1:]):
         sigma = 1.0 / math.sqrt(n_in) if init == "scaled" else 1.0
-        params.extend(gauss(0.0, sigma) for _ in range(n_out * n_in))
-        params.extend(gauss(0.0, 1.0) for _ in range(n_out))
+        for i in range(off, off + n_out * n_in):
+            params[i] = gauss(0.0, sigma)
+        off += n_out * n_in
+        for i in range(off, off + n_out):
+            params[i] = gauss(0.0, 1.0)
+        off += n_out
     return params
 
 
@@ -356,6 +369,8 @@ class Network:
         eta = _check_number(eta, "eta", positive=True)
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
         n = data.count if n is None else _check_count(n, "n")
+        if n > sys.maxsize:
+            raise ValueError("n must be at most %d, got %d" % (sys.maxsize, n))
         self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
 
     def sgd(self, training_data: Examples, epochs: int, mini_batch_size: int,
@@ -385,7 +400,7 @@ class Network:
         probe = self._probe(data, diagnose)
         history = []
         for _ in range(epochs):
-            record = self.train_epoch(data, m, eta, lmbda, progress=progress)
+            record = self._epoch(data, m, eta, lmbda, progress)
             if test is not None:
                 record["correct"] = self.evaluate(test)
                 record["total"] = test.count
@@ -422,6 +437,30 @@ class Network:
                     lmbda: float = 0.0, *,
                     progress: Optional[Callable[[int, int], Any]] = None
                     ) -> Record:
+        """One epoch of sgd on a Dataset; returns its record.
+
+        Checked like sgd's arguments; a mini-batch size above the number of
+        examples means one mini-batch of all of them.
+        """
+        data = self._dataset(data, what="training_data")
+        m = min(_check_count(mini_batch_size, "mini_batch_size"), data.count)
+        eta = _check_number(eta, "eta", positive=True)
+        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
+        return self._epoch(data, m, eta, lmbda, progress)
+
+    def _epoch(self, data, m, eta, lmbda, progress):
+        """_train_epoch, undone if memory runs out: MemoryError (scratch
+        space for a large mini-batch) leaves the parameters and the shuffle
+        state as they were before the epoch."""
+        params, state = self._params[:], self._shuffle.getstate()
+        try:
+            return self._train_epoch(data, m, eta, lmbda, progress=progress)
+        except MemoryError:
+            self._params[:] = params
+            self._shuffle.setstate(state)
+            raise
+
+    def _train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
         """One epoch of sgd on a validated Dataset; returns its record.
 
         The epoch runs as a few kernel calls over pieces of whole

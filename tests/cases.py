@@ -55,6 +55,25 @@ def bits(values):
     return struct.pack("<%dd" % len(values), *values)
 
 
+def sgd_outcome(net, *args, **kwargs):
+    """What net.sgd(*args, **kwargs) did, in a form to compare with ==.
+
+    A run that ends normally gives its history (each epoch's cost as raw
+    bits, and its count of correct test examples).  A run that diverges
+    gives the DivergenceError's type and fields (epoch, mini-batch, batches
+    per epoch, eta) and its message: a diverging case must diverge the same
+    way on both backends.  Either way the caller then compares the
+    parameters left behind, bit for bit.
+    """
+    try:
+        history = net.sgd(*args, **kwargs)
+    except pybp.DivergenceError as exc:
+        return ("diverged", type(exc).__name__, exc.epoch, exc.batch,
+                exc.batches, bits([exc.eta]), str(exc), net.epochs_trained)
+    return ("trained", [(r["epoch"], bits([r["cost"]]), r.get("correct"),
+                         r.get("total")) for r in history], net.epochs_trained)
+
+
 def python_and_c(sizes, acts, cost, seed, init):
     """The same network on the reference and on the C core."""
     py = pybp.Network(sizes, acts, cost, seed=seed, init=init, backend="python")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair
+from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
 
 EXAMPLES = int(os.environ.get("PYBP_EQUIV_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -72,9 +72,9 @@ def test_sgd_epochs(data):
     m = data.draw(st.integers(1, 12))
     eta = data.draw(st.sampled_from([0.05, 1.0, 3.0]))
     lmbda = data.draw(st.sampled_from([0.0, 0.5]))
-    h_py = py.sgd(ds, 2, m, eta, lmbda, test_data=ds)
-    h_c = c.sgd(ds, 2, m, eta, lmbda, test_data=ds)
+    # Some random cases diverge (pybp.DivergenceError): then both backends
+    # must stop at the same mini-batch and keep the same parameters.
+    out_py = sgd_outcome(py, ds, 2, m, eta, lmbda, test_data=ds)
+    out_c = sgd_outcome(c, ds, 2, m, eta, lmbda, test_data=ds)
+    assert out_py == out_c
     assert bits(py.params) == bits(c.params)
-    for a, b in zip(h_py, h_c):
-        assert bits([a["cost"]]) == bits([b["cost"]])
-        assert a["correct"] == b["correct"]

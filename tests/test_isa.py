@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair
+from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
 
 try:
     from pybp import _ckernels
@@ -31,17 +31,6 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
-
-
-def sgd_outcome(net, *args):
-    """net.sgd(*args)'s history, or the DivergenceError it raised: a
-    diverging case must diverge the same way on both backends (same batch,
-    parameters restored to the same bits)."""
-    try:
-        return [bits([r["cost"]]) + bytes(str(r.get("correct")), "ascii")
-                for r in net.sgd(*args)]
-    except pybp.DivergenceError as exc:
-        return "diverged: %s" % exc
 
 
 @pytest.fixture(params=ISAS)
