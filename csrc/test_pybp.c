@@ -47,6 +47,7 @@ static void test_strings(void)
 {
     int i, j;
     CHECK(strcmp(pybp_version(), "0.1.0") == 0);
+    CHECK(pybp_compiler() != NULL && pybp_compiler()[0] != '\0');
     for (i = PYBP_OK; i <= PYBP_EISA; i++) {
         CHECK(pybp_strerror(i) != NULL);
         CHECK(strcmp(pybp_strerror(i), "unknown pybp status") != 0);
