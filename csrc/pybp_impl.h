@@ -15,9 +15,9 @@
  *
  * In float64 every number equals what pybp/_reference.py computes, bit for
  * bit: each sum starts at 0.0 and adds its terms in ascending index order,
- * and every product is rounded before it is added (docs/exactness.md).  Speed comes
- * only from computing many independent sums at once, never from reordering
- * one sum.
+ * and every product is rounded before it is added (docs/exactness.md).
+ * Speed comes only from computing many independent sums at once, never from
+ * reordering one sum.
  *
  * Internal layout.  Each call copies the parameters into the workspace in a
  * layout made for the loops, and (when it trains) copies them back at the
@@ -713,8 +713,9 @@ static void pybp__prefetch(const pybp__shape *s, const pybp_data *d,
     bytes = n0 * (PYBP__X(d) != NULL ? sizeof(real) : 1);
     for (x = x0; x < x1; x++) {
         size_t i = perm[first + x];
-        const char *row = PYBP__X(d) != NULL ? (const char *)(PYBP__X(d) + i * n0)
-                                       : (const char *)(d->x_u8 + i * n0);
+        const char *row = PYBP__X(d) != NULL
+                              ? (const char *)(PYBP__X(d) + i * n0)
+                              : (const char *)(d->x_u8 + i * n0);
         for (off = 0; off < bytes; off += 64)
             __builtin_prefetch(row + off, 0, 2);
         __builtin_prefetch(row + bytes - 1, 0, 2);
@@ -1494,9 +1495,9 @@ static void pybp__setup(const pybp__shape *s, const pybp_data *data,
     pybp__fill_table(data, w->table);
 }
 
-int PYBP__API(feedforward)(const pybp_net *net, const real *params, size_t nparams,
-                     const pybp_data *data, real *out, size_t nout,
-                     real *work, size_t nwork)
+int PYBP__API(feedforward)(const pybp_net *net, const real *params,
+                           size_t nparams, const pybp_data *data, real *out,
+                           size_t nout, real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
@@ -1528,8 +1529,8 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params, size_t npara
 }
 
 int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
-              const pybp_data *data, double *total,
-              real *work, size_t nwork)
+                    const pybp_data *data, double *total,
+                    real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
@@ -1563,9 +1564,9 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
     return PYBP_OK;
 }
 
-int PYBP__API(gradient)(const pybp_net *net, const real *params, size_t nparams,
-                  const pybp_data *data, real *grad, size_t ngrad,
-                  real *work, size_t nwork)
+int PYBP__API(gradient)(const pybp_net *net, const real *params,
+                        size_t nparams, const pybp_data *data, real *grad,
+                        size_t ngrad, real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
@@ -1599,9 +1600,9 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params, size_t nparams,
     return PYBP_OK;
 }
 
-int PYBP__API(evaluate)(const pybp_net *net, const real *params, size_t nparams,
-                  const pybp_data *data, size_t *correct,
-                  real *work, size_t nwork)
+int PYBP__API(evaluate)(const pybp_net *net, const real *params,
+                        size_t nparams, const pybp_data *data,
+                        size_t *correct, real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
@@ -1644,9 +1645,10 @@ static void pybp__rates(double eta, double lmbda, size_t n, size_t m,
     *step = (real)(eta / (double)m);
 }
 
-int PYBP__API(update_mini_batch)(const pybp_net *net, real *params, size_t nparams,
-                           const pybp_data *data, double eta, double lmbda,
-                           size_t n, real *work, size_t nwork)
+int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
+                                 size_t nparams, const pybp_data *data,
+                                 double eta, double lmbda, size_t n,
+                                 real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
@@ -1684,9 +1686,10 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params, size_t npara
 }
 
 int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
-                   const pybp_data *data, const size_t *perm, size_t nperm,
-                   size_t mini_batch_size, double eta, double lmbda, size_t n,
-                   double *cost_total, real *work, size_t nwork)
+                         const pybp_data *data, const size_t *perm,
+                         size_t nperm, size_t mini_batch_size, double eta,
+                         double lmbda, size_t n, double *cost_total,
+                         real *work, size_t nwork)
 {
     pybp__shape s;
     pybp__work w;
