@@ -305,9 +305,9 @@ def backprop(spec, params, x, y, acc, first=False):
 def add_batch(spec, params, data, indices, acc, total):
     """acc = sum over the examples `indices` of dC_x/dp; returns total + their C_x.
 
-    acc's old values are ignored: every sum starts from 0.0 and adds the
-    examples' terms in the order of indices, four examples at a time (see
-    add_outer); the costs are added to total in the same order.
+    acc holds 0.0 on entry, where every sum starts; the examples' terms are
+    added in the order of indices, four examples at a time (see add_outer),
+    and their costs are added to total in the same order.
     """
     n_out = spec.sizes[-1]
     for t in range(0, len(indices), 4):
