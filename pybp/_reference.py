@@ -6,15 +6,19 @@ every quantity by the same sequence of IEEE-754 double operations, spelled
 out in docs/exactness.md:
 
 * every sum starts at 0.0 and adds its terms in ascending index order, one
-  rounded ``+=`` at a time (never the builtin ``sum``, which is compensated
-  from Python 3.12 on, nor ``math.fsum``);
+  rounded ``+=`` at a time (the builtin ``sum`` only before Python 3.12, where
+  it is that loop; from 3.12 on it is compensated; never ``math.fsum``);
 * a product is rounded before it is added (the C core is built with
   -ffp-contract=off, so no fused multiply-add);
 * transcendental functions are libm's ``exp``, ``log`` and ``tanh``, called
   through ``math`` with branches that keep them from overflowing.
 
 The functions read like SPEC.md: ``feedforward``, ``delta`` (BP1),
-``backprop`` (BP2-BP4 for one example), ``update_mini_batch``, ``sgd_epoch``.
+``backward`` (BP1-BP2 for one example), ``add_gradient`` (BP3-BP4 into the
+sums), ``backprop`` (BP1-BP4 for one example), ``update_mini_batch``,
+``sgd_epoch``.  The mini-batch kernels run backward on up to four examples
+and then add their gradients in one pass (``add_batch``), which is the same
+sequence of operations per parameter as one backprop after the other.
 
 A ``spec`` is a ``NetSpec`` (sizes, activation names, cost name); ``params``
 is any indexable sequence of floats in SPEC.md's flat layout; ``data`` is a
@@ -24,8 +28,8 @@ is any indexable sequence of floats in SPEC.md's flat layout; ``data`` is a
 import math
 import sys
 from array import array
-from itertools import repeat
-from operator import add, mul, sub, truediv
+from operator import mul
+from struct import pack as _pack
 
 _exp = math.exp
 _tanh = math.tanh
@@ -46,6 +50,10 @@ else:  # pragma: no cover - exercised on Python >= 3.12
         """0.0 + u[0]*v[0] + u[1]*v[1] + ..., left to right.
 
         From Python 3.12 on the builtin sum is compensated, so spell it out.
+        (sum's generic path, taken with a start that is not an exact float,
+        is plain too, but it adds through PyNumber_Add with a new float per
+        term and measures slower on 3.12 and 3.13 than this loop, whose
+        float operations the interpreter specialises.)
         """
         s = 0.0
         for p, q in zip(u, v):
@@ -53,17 +61,50 @@ else:  # pragma: no cover - exercised on Python >= 3.12
         return s
 
 
-def accumulate(acc, lo, alpha, v, first):
-    """acc[lo + k] += alpha * v[k] for every k: one rounded add per element.
+def add_outer(acc, lo, terms, first=False):
+    """acc[lo + j*len(v) + k] += u[j] * v[k] for each (u, v) in terms, in order.
 
-    A sum's first term is added to 0.0 (not stored as is), which turns a
-    -0.0 product into +0.0 exactly as the C core's zeroed sums do.
+    terms holds one to four outer products (u, v) of one shape, one per
+    example.  Every element gets, per term, one rounded product and one
+    rounded add, in the order of terms.  first=True says acc holds the 0.0
+    the sums start from.
+
+    The terms share one pass over each row: Python evaluates
+    ``s + u1*v1 + u2*v2`` as ``(s + u1*v1) + u2*v2``, the same rounded
+    operations as one pass per term, with less loop overhead per term.
+    A lone first term is computed as ``u*v + 0.0`` without reading acc: the
+    same bits as ``0.0 + u*v`` (IEEE addition commutes), and like the C
+    core's zeroed sums it turns a -0.0 product into +0.0.
     """
-    if first:
-        acc[lo:lo + len(v)] = [alpha * vk + 0.0 for vk in v]
+    if len(terms) == 3:
+        add_outer(acc, lo, terms[:2], first)
+        add_outer(acc, lo, terms[2:])
+        return
+    n = len(terms[0][1])
+    if len(terms) == 1:
+        (u, v), = terms
+        for uj in u:
+            hi = lo + n
+            if first:
+                acc[lo:hi] = [uj * vk + 0.0 for vk in v]
+            else:
+                acc[lo:hi] = [s + uj * vk for s, vk in zip(acc[lo:hi], v)]
+            lo = hi
+    elif len(terms) == 2:
+        (u, v), (u2, v2) = terms
+        for uj, u2j in zip(u, u2):
+            hi = lo + n
+            acc[lo:hi] = [s + uj * vk + u2j * v2k
+                          for s, vk, v2k in zip(acc[lo:hi], v, v2)]
+            lo = hi
     else:
-        acc[lo:lo + len(v)] = [s + alpha * vk
-                               for s, vk in zip(acc[lo:lo + len(v)], v)]
+        (u, v), (u2, v2), (u3, v3), (u4, v4) = terms  # four terms at most
+        for uj, u2j, u3j, u4j in zip(u, u2, u3, u4):
+            hi = lo + n
+            acc[lo:hi] = [s + uj * vk + u2j * v2k + u3j * v3k + u4j * v4k
+                          for s, vk, v2k, v3k, v4k
+                          in zip(acc[lo:hi], v, v2, v3, v4)]
+            lo = hi
 
 
 # --- activations ------------------------------------------------------------
@@ -189,9 +230,10 @@ def feedforward(spec, params, x):
     activations = [a]
     sizes = spec.sizes
     for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
-        n_in, n_out = sizes[l - 1], sizes[l]
-        z = [dot(params[row:row + n_in], a) + params[b_off + j]
-             for j, row in enumerate(range(w_off, b_off, n_in))]
+        n_in = sizes[l - 1]
+        biases = params[b_off:b_off + sizes[l]]
+        z = [dot(params[row:row + n_in], a) + b
+             for row, b in zip(range(w_off, b_off, n_in), biases)]
         a = activate(spec.activations[l - 1], z)
         zs.append(z)
         activations.append(a)
@@ -207,35 +249,84 @@ def delta(spec, z, a, y):
     return [aj - yj for aj, yj in zip(a, y)]
 
 
-def backprop(spec, params, x, y, acc, first=False):
-    """One example's gradient, added into acc (flat layout); returns C_x.
+def backward(spec, params, x, y):
+    """Feedforward, BP1 and BP2 for one example: (activations, deltas, C_x).
 
-    BP1 for the output layer, BP2 backwards through the hidden layers,
-    BP3 (dC/db = delta) and BP4 (dC/dW[j][k] = a^(l-1)_k delta_j) into acc.
-    Each acc[p] gets one rounded += of this example's term, so summing
-    examples in order gives sum_x dC_x/dp in ascending example order;
-    first=True says acc holds the 0.0 a sum starts from.
+    deltas[l - 1] is delta^l for l = 1 .. L: BP1 for the output layer, then
+    BP2 backwards through the hidden layers.
     """
     zs, activations = feedforward(spec, params, x)
     sizes = spec.sizes
     offsets = layer_offsets(sizes)
-    L = len(sizes) - 1
     d = delta(spec, zs[-1], activations[-1], y)
-    for l in range(L, 0, -1):
+    deltas = [d]
+    for l in range(len(sizes) - 1, 1, -1):
         w_off, b_off = offsets[l - 1]
         n_in = sizes[l - 1]
-        a_prev = activations[l - 1]
-        # BP3: dC/db_j = delta_j
-        accumulate(acc, b_off, 1.0, d, first)
-        # BP4: dC/dW[j][k] = delta_j a_k, row j of W at w_off + j*n_in
-        for j, dj in enumerate(d):
-            accumulate(acc, w_off + j * n_in, dj, a_prev, first)
-        if l > 1:
-            # BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) * f'(z_k);
-            # column k of W^l is the strided slice starting at w_off + k.
-            fp = derivative(spec.activations[l - 2], zs[l - 2], a_prev)
-            d = [dot(params[w_off + k:b_off:n_in], d) * fp[k] for k in range(n_in)]
-    return cost_x(spec.cost, activations[-1], y)
+        # BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) * f'(z_k);
+        # column k of W^l is the strided slice starting at w_off + k.
+        fp = derivative(spec.activations[l - 2], zs[l - 2], activations[l - 1])
+        d = [dot(params[w_off + k:b_off:n_in], d) * fp[k] for k in range(n_in)]
+        deltas.append(d)
+    deltas.reverse()
+    return activations, deltas, cost_x(spec.cost, activations[-1], y)
+
+
+_ONE = [1.0]
+
+
+def add_gradient(spec, acc, examples, first=False):
+    """BP3 and BP4: add a few examples' dC_x/dp into acc, in their order.
+
+    examples holds (activations, deltas) pairs from backward().
+    BP3: dC/db_j = delta_j, added as the one-row outer product [1.0] x delta;
+    BP4: dC/dW[j][k] = delta_j a^(l-1)_k, row j of W^l at w_off + j*n_(l-1).
+    Each acc[p] gets one rounded += per example, so adding the examples of a
+    batch in order gives sum_x dC_x/dp in ascending example order; first=True
+    says acc holds the 0.0 those sums start from.
+    """
+    for l, (w_off, b_off) in enumerate(layer_offsets(spec.sizes), start=1):
+        add_outer(acc, b_off, [(_ONE, deltas[l - 1]) for _, deltas in examples],
+                  first)
+        add_outer(acc, w_off, [(deltas[l - 1], activations[l - 1])
+                               for activations, deltas in examples], first)
+
+
+def backprop(spec, params, x, y, acc, first=False):
+    """One example's gradient, added into acc (flat layout); returns C_x.
+
+    BP1 and BP2 (backward), then BP3 and BP4 into acc (add_gradient).
+    """
+    activations, deltas, c = backward(spec, params, x, y)
+    add_gradient(spec, acc, [(activations, deltas)], first)
+    return c
+
+
+def add_batch(spec, params, data, indices, acc, total):
+    """acc = sum over the examples `indices` of dC_x/dp; returns total + their C_x.
+
+    acc holds 0.0 on entry, where every sum starts; the examples' terms are
+    added in the order of indices, four examples at a time (see add_outer),
+    and their costs are added to total in the same order.
+    """
+    n_out = spec.sizes[-1]
+    for t in range(0, len(indices), 4):
+        group = [backward(spec, params, data.input(i), data.target(i, n_out))
+                 for i in indices[t:t + 4]]
+        for _, _, c in group:
+            total += c
+        add_gradient(spec, acc, [(a, d) for a, d, _ in group], t == 0)
+    return total
+
+
+def as_floats(params):
+    """params as a list of Python floats: the same numbers, faster to slice.
+
+    Reading an array makes a new float object per element, every time; a
+    batch of more than one example reads the weights once per example, so
+    its kernels read them once here instead.
+    """
+    return params.tolist() if isinstance(params, array) else list(params)
 
 
 def apply_update(spec, params, acc, eta, lmbda, n, m):
@@ -248,11 +339,20 @@ def apply_update(spec, params, acc, eta, lmbda, n, m):
     sizes = spec.sizes
     for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
         end = b_off + sizes[l]
-        params[w_off:b_off] = array("d", map(
-            sub, map(mul, repeat(decay), params[w_off:b_off]),
-            map(mul, repeat(step), acc[w_off:b_off])))
-        params[b_off:end] = array("d", map(
-            sub, params[b_off:end], map(mul, repeat(step), acc[b_off:end])))
+        params[w_off:b_off] = to_array([
+            decay * w - step * sw
+            for w, sw in zip(params[w_off:b_off], acc[w_off:b_off])])
+        params[b_off:end] = to_array([
+            b - step * sb for b, sb in zip(params[b_off:end], acc[b_off:end])])
+
+
+def to_array(values):
+    """array("d", values) for a list of floats: the same doubles, built faster.
+
+    struct converts each float with one PyFloat_AsDouble, where the array
+    constructor parses every item on its own.
+    """
+    return array("d", _pack("%dd" % len(values), *values))
 
 
 # --- kernels (the interface shared with _ckernels) --------------------------
@@ -278,12 +378,13 @@ def cost_total(spec, params, data, total=0.0):
 def gradient(spec, params, data):
     """Mean gradient: (sum_x dC_x/dp, x ascending) / count."""
     acc = [0.0] * nparams(spec.sizes)
-    n_out = spec.sizes[-1]
-    for i in range(data.count):
-        backprop(spec, params, data.input(i), data.target(i, n_out), acc, i == 0)
+    if data.count > 1:
+        params = as_floats(params)
+    add_batch(spec, params, data, range(data.count), acc, 0.0)
     if data.count == 1:
-        return array("d", acc)  # s / 1.0 is s, bit for bit
-    return array("d", map(truediv, acc, repeat(float(data.count))))
+        return to_array(acc)  # s / 1.0 is s, bit for bit
+    m = float(data.count)
+    return to_array([s / m for s in acc])
 
 
 def evaluate(spec, params, data):
@@ -307,10 +408,8 @@ def argmax(v):
 def sgd_step(spec, params, data, indices, eta, lmbda, n, total):
     """One SGD step on the examples `indices` of data; returns total + their C_x."""
     acc = [0.0] * nparams(spec.sizes)
-    n_out = spec.sizes[-1]
-    for t, i in enumerate(indices):
-        total += backprop(spec, params, data.input(i), data.target(i, n_out),
-                          acc, t == 0)
+    weights = as_floats(params) if len(indices) > 1 else params
+    total = add_batch(spec, weights, data, indices, acc, total)
     apply_update(spec, params, acc, eta, lmbda, n, len(indices))
     return total
 
