@@ -200,7 +200,8 @@ def test_csv_predict(csv_pair, tmp_path):
 def _write_idx(path, images, dims, compress=False):
     data = bytes([0, 0, 8, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) \
         + images
-    (gzip.open if compress else open)(path, "wb").write(data)
+    with (gzip.open if compress else open)(path, "wb") as f:
+        f.write(data)
 
 
 def test_idx_predict(backend, mnist_runs, tmp_path):
