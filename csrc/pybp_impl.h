@@ -12,6 +12,7 @@
  *   PYBP__X(d)        the data set's inputs of this type (d->x or d->x_f32),
  *   PYBP__X_OTHER(d)  and those of the other type, which must be NULL
  *   PYBP__EXP, PYBP__LOG, PYBP__TANH   the libm functions for the type
+ *   PYBP__FLUSH_SUBNORMALS   flush subnormals to zero during calls (float)
  *
  * In float64 every number equals what pybp/_reference.py computes, bit for
  * bit: each sum starts at 0.0 and adds its terms in ascending index order,
@@ -123,6 +124,48 @@ typedef PYBP__REAL real;
 /* Internal rows are padded to a multiple of 64 bytes, the widest vector,
  * so one layout serves every instruction set. */
 #define PYBP__PAD (64 / PYBP__REAL_SIZE)
+
+/* ------------------------------------------------------------------------ */
+/* Floating-point mode                                                      */
+
+/*
+ * float32 flushes subnormal results and operands to zero (x86: MXCSR's FTZ
+ * and DAZ bits, set for the duration of a call on every thread of it, and
+ * restored after): the deltas of saturated units fall below float's normal
+ * range early in training, and the CPU's slow path for subnormals made
+ * float32 epochs several times slower than float64.  float64 keeps IEEE
+ * subnormals, as the reference does.
+ */
+#if defined(PYBP__FLUSH_SUBNORMALS) && defined(PYBP__X86)
+#include <xmmintrin.h>
+typedef unsigned pybp__fpmode;
+#define PYBP__FTZ_DAZ 0x8040u
+
+static pybp__fpmode pybp__fp_enter(void)
+{
+    pybp__fpmode mode = _mm_getcsr();
+    _mm_setcsr(mode | PYBP__FTZ_DAZ);
+    return mode;
+}
+
+/* Only the two bits changed go back: status flags the call raised stay. */
+static void pybp__fp_leave(pybp__fpmode mode)
+{
+    _mm_setcsr((_mm_getcsr() & ~PYBP__FTZ_DAZ) | (mode & PYBP__FTZ_DAZ));
+}
+#else
+typedef int pybp__fpmode;
+
+static pybp__fpmode pybp__fp_enter(void)
+{
+    return 0;
+}
+
+static void pybp__fp_leave(pybp__fpmode mode)
+{
+    (void)mode;
+}
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Kernel instances, one per instruction set                                */
@@ -1422,6 +1465,7 @@ static void pybp__epoch_part(pybp__worker *wk)
 static void *pybp__worker_main(void *arg)
 {
     pybp__worker *wk = (pybp__worker *)arg;
+    (void)pybp__fp_enter();           /* the mode the calling thread has */
     pybp__barrier_wait(&wk->team->bar, NULL);
     pybp__epoch_part(wk);
     return NULL;
@@ -1485,14 +1529,17 @@ static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                             */
 
-/* Validated pieces every data entry point sets up. */
-static void pybp__setup(const pybp__shape *s, const pybp_data *data,
-                        const real *params, real *work, size_t nwork,
-                        int backprop, pybp__work *w)
+/* Validated pieces every data entry point sets up; returns the caller's
+ * floating-point mode, for pybp__fp_leave at the end of the call. */
+static pybp__fpmode pybp__setup(const pybp__shape *s, const pybp_data *data,
+                                const real *params, real *work, size_t nwork,
+                                int backprop, pybp__work *w)
 {
+    pybp__fpmode fp = pybp__fp_enter();
     pybp__carve(s, work, nwork, backprop, w);
     pybp__to_internal(s, params, w->p);
     pybp__fill_table(data, w->table);
+    return fp;
 }
 
 int PYBP__API(feedforward)(const pybp_net *net, const real *params,
@@ -1500,6 +1547,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
                            size_t nout, real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__src in;
     const pybp__kern *K;
@@ -1516,7 +1564,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
         return PYBP_ELENGTH;
 
     K = pybp__kernels(s.isa);
-    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
         in = pybp__input(&s, data, w.table, NULL, first);
@@ -1525,6 +1573,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
             memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
                    nL * sizeof(real));
     }
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
@@ -1533,6 +1582,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
                     real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__src in;
     const pybp__kern *K;
@@ -1550,7 +1600,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
 
     K = pybp__kernels(s.isa);
     t = *total;
-    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
@@ -1561,6 +1611,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
             t += w.cost[x];
     }
     *total = t;
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
@@ -1569,6 +1620,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
                         size_t ngrad, real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__src in;
     const pybp__kern *K;
@@ -1586,7 +1638,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         return st;
 
     K = pybp__kernels(s.isa);
-    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 1, &w);
     memset(w.S, 0, s.Pi * sizeof(real));    /* all bits zero: +0.0 */
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
@@ -1597,6 +1649,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
     }
     pybp__mean_out(&s, w.S, grad, data->count);
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
@@ -1605,6 +1658,7 @@ int PYBP__API(evaluate)(const pybp_net *net, const real *params,
                         size_t *correct, real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__src in;
     const pybp__kern *K;
@@ -1621,7 +1675,7 @@ int PYBP__API(evaluate)(const pybp_net *net, const real *params,
 
     K = pybp__kernels(s.isa);
     nL = s.n[s.L];
-    pybp__setup(&s, data, params, work, nwork, 0, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 0, &w);
     for (first = 0; first < data->count; first += c) {
         c = pybp__min(w.cap, data->count - first);
         in = pybp__input(&s, data, w.table, NULL, first);
@@ -1634,6 +1688,7 @@ int PYBP__API(evaluate)(const pybp_net *net, const real *params,
         }
     }
     *correct = hits;
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
@@ -1651,6 +1706,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
                                  real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__epoch e;
     size_t need;
@@ -1670,7 +1726,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
     if (st != PYBP_OK)
         return st;
 
-    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 1, &w);
     memset(&e, 0, sizeof e);
     e.s = &s;
     e.K = pybp__kernels(s.isa);
@@ -1682,6 +1738,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
     e.w = &w;
     pybp__epoch_single(&e);
     pybp__from_internal(&s, w.p, params);
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
@@ -1692,6 +1749,7 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
                          real *work, size_t nwork)
 {
     pybp__shape s;
+    pybp__fpmode fp;
     pybp__work w;
     pybp__epoch e;
     size_t need, i, mbs, last;
@@ -1724,7 +1782,7 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
 
     if (cost_total != NULL)
         t = *cost_total;
-    pybp__setup(&s, data, params, work, nwork, 1, &w);
+    fp = pybp__setup(&s, data, params, work, nwork, 1, &w);
     memset(&e, 0, sizeof e);
     e.s = &s;
     e.K = pybp__kernels(s.isa);
@@ -1762,5 +1820,6 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
     pybp__from_internal(&s, w.p, params);
     if (cost_total != NULL)
         *cost_total = e.total;
+    pybp__fp_leave(fp);
     return PYBP_OK;
 }

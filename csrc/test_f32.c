@@ -10,6 +10,10 @@
 #include "test_util.h"
 
 #include <math.h>
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
 
 typedef struct case_f {
     const char *name;
@@ -382,11 +386,49 @@ static void test_arguments(void)
     free(w);
 }
 
+/* float32 calls flush subnormals to zero while they run (x86), and give
+ * the caller its floating-point mode back; float64 never flushes. */
+static void test_fp_mode(void)
+{
+    static const size_t sizes[] = {4, 40, 3};
+    static const int acts[] = {PYBP_SIGMOID, PYBP_SIGMOID};
+    pybp_net net = make_net(3, sizes, acts, PYBP_QUADRATIC);
+    volatile double tiny = 1e-300, scale = 1e-10;
+    float p[323], x[4 * 64], out[3 * 64], *w;
+    int32_t labels[64];
+    size_t perm[64], i, nw;
+    pybp_data d;
+#ifdef HAVE_MXCSR
+    unsigned before = _mm_getcsr();
+#endif
+    for (i = 0; i < 323; i++)
+        p[i] = (float)rng_uniform(-3.0, 3.0);
+    for (i = 0; i < 4 * 64; i++)
+        x[i] = (float)rng_uniform(0.0, 1.0);
+    for (i = 0; i < 64; i++)
+        labels[i] = (int32_t)(i % 3);
+    shuffle(perm, 64);
+    d = data_of(64, NULL, x, NULL, NULL, labels);
+    nw = ws32(&net, 64);
+    w = falloc(nw);
+    net.threads = 4;
+    CHECK_ST(pybp_feedforward_f32(&net, p, 323, &d, out, 3 * 64, w, nw),
+             PYBP_OK);
+    CHECK_ST(pybp_sgd_epoch_f32(&net, p, 323, &d, perm, 64, 64, 3.0, 0.0, 64,
+                                NULL, w, nw), PYBP_OK);
+#ifdef HAVE_MXCSR
+    CHECK((_mm_getcsr() & ~0x3fu) == (before & ~0x3fu));   /* not flags */
+#endif
+    CHECK(tiny * scale != 0.0);       /* subnormal doubles still work */
+    free(w);
+}
+
 int main(void)
 {
     test_agreement();
     test_same_bits();
     test_arguments();
+    test_fp_mode();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
