@@ -326,25 +326,29 @@ def main(argv=None):
         print("%-20s %s" % (k, "%.1f" % v if isinstance(v, float) else v))
     print()
     for r in ratios:
-        print("%-14s batch %4d  pybp %.3f s: %s" % (
-            ",".join(map(str, r["sizes"])), r["batch"], r["pybp"],
+        print("%-14s batch %4d  %s %.3f s: %s" % (
+            ",".join(map(str, r["sizes"])), r["batch"], r["pybp"], r["seconds"],
             ", ".join("%.1fx vs %s" % (x, k) for k, x in r["speedup"].items())))
     return 0
 
 
 def ratio_table(rows):
-    """pybp C float64's speed-up over every other implementation, per setting."""
+    """pybp's speed-up over every other implementation, per setting: pybp C
+    float64 against everything, pybp C float32 against the float32 rows."""
     out = []
     keyed = {}
     for r in rows:
         keyed.setdefault((tuple(r["sizes"]), r["batch"]), {})[r["impl"]] = r["seconds"]
     for (sizes, m), impls in keyed.items():
-        base = impls.get("pybp C float64")
-        if base is None:
-            continue
-        out.append({"sizes": list(sizes), "batch": m, "pybp": base,
-                    "speedup": {k: v / base for k, v in impls.items()
-                                if k != "pybp C float64"}})
+        for base_name, others in (("pybp C float64", None), ("pybp C float32", "float32")):
+            base = impls.get(base_name)
+            if base is None:
+                continue
+            out.append({"pybp": base_name, "sizes": list(sizes), "batch": m,
+                        "seconds": base,
+                        "speedup": {k: v / base for k, v in impls.items()
+                                    if k != base_name and not k.startswith("pybp")
+                                    and (others is None or others in k)}})
     return out
 
 
