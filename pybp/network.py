@@ -463,10 +463,11 @@ class Network:
     def _train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
         """One epoch of sgd on a validated Dataset; returns its record.
 
-        The epoch runs as a few kernel calls over pieces of whole
-        mini-batches (which changes no bit), so that progress can be
-        reported and divergence caught: when the parameters stop being
-        finite, the piece is replayed one mini-batch at a time from a
+        The epoch runs as kernel calls over pieces of whole mini-batches
+        (which changes no bit): one call on the C backend, where each call
+        costs a conversion of the parameters; 10 pieces on the Python
+        backend, 50 when progress is reported.  When the parameters stop
+        being finite, the piece is replayed one mini-batch at a time from a
         snapshot to name the mini-batch at fault, the parameters are left as
         they were before it, and DivergenceError is raised.
         """
@@ -474,7 +475,7 @@ class Network:
         perm = list(range(count))
         self._shuffle.shuffle(perm)
         m = mini_batch_size
-        pieces = 50 if progress is not None else 10
+        pieces = 50 if progress is not None else 1 if self.backend == "c" else 10
         piece = max(1, (count // pieces) // m) * m
         kernels, spec, params = self._kernels, self.spec, self._params
         data = data.inputs_as(self.dtype)
