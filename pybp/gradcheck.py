@@ -14,7 +14,9 @@ def gradcheck(net, xs, ys=None, eps=1e-5, floor=1e-4):
     dominating.  The default eps is near the cube root of the float64
     machine epsilon, where the truncation error of central differences and
     the rounding error of the two costs balance.  Costs two forward passes
-    over the data per parameter.
+    over the data per parameter.  The finite differences are always taken
+    in float64, so for a float32 network this measures its float32
+    gradient against float64 differences of the same parameter values.
     """
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) \
             or not (math.isfinite(eps) and eps > 0):

@@ -212,3 +212,12 @@ def test_cli_float32_needs_the_c_backend(mnist_dir):
                             "--backend", "python", "--dtype", "float32"])
     assert status != 0
     assert "C backend only" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("sizes,act,cost", SHAPES)
+def test_gradcheck_of_a_float32_network(c_backend, sizes, act, cost):
+    net = pybp.Network(sizes, act, cost, seed=3, init="scaled", dtype="float32")
+    ds = data(sizes, count=8)
+    # float64 differences against a float32 gradient: float32's rounding
+    # (about 1e-7 relative) is far below this bound, a wrong gradient far above
+    assert pybp.gradcheck(net, ds) < 1e-3
