@@ -295,6 +295,9 @@ def main(argv=None):
                 if m >= 100:  # threads split a mini-batch's work: large ones only
                     add("pybp C float64 2 threads", sizes, m,
                         bench_pybp(train, sizes, m, args.repeat, threads=2))
+                    add("pybp C float32 2 threads", sizes, m,
+                        bench_pybp(train, sizes, m, args.repeat, dtype="float32",
+                                   threads=2))
             if np is not None:
                 add("numpy matrix float64", sizes, m, median_time(
                     lambda: numpy_matrix_epoch(x64, labels, sizes, m, np, np.float64),
