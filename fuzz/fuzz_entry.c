@@ -944,21 +944,36 @@ static void run_update(const setup *c)
     free(work);
 }
 
+/* What pybp_sgd_epoch (either type) must return for this setup, given the
+ * workspace it needs and the one stated. */
+static void check_epoch_status(const setup *c, int st, unsigned used,
+                               int have, size_t need, size_t nwork)
+{
+    int perm_ok = 1;
+    size_t i;
+    for (i = 0; i < c->nperm; i++)
+        if (c->perm[i] >= c->data.count)
+            perm_ok = 0;
+    if (must_fail(c, used) || (c->feasible && (nwork < need || !perm_ok))
+        || (c->net_ok && (c->nperm == 0 || c->mbs == 0 || !sgd_values_ok(c)))
+        || (c->feasible && perm_ok && !labels_ok(c, c->perm, c->nperm)))
+        REQUIRE(st != PYBP_OK);
+    else if (must_pass(c, used, 1) && have && nwork >= need && perm_ok
+             && sgd_values_ok(c) && labels_ok(c, c->perm, c->nperm))
+        REQUIRE(st == PYBP_OK);
+}
+
 static void run_epoch(const setup *c)
 {
     int have, st;
     size_t batch = c->mbs < c->nperm ? c->mbs : c->nperm;
     size_t need = ws_for(c, batch ? batch : 1, &have);
-    size_t nwork = work_claim(c, need, have && batch > 0), i;
+    size_t nwork = work_claim(c, need, have && batch > 0);
     double *work = dalloc_fill(nwork, NAN);
     double *params = ddup(c->params, c->np), total = c->t0;
     double *tp = c->cost_null ? NULL : &total;
     unsigned used = NULL_NET | NULL_PARAMS | NULL_DATA | NULL_WORK | NULL_PERM;
-    int perm_ok = 1;
 
-    for (i = 0; i < c->nperm; i++)
-        if (c->perm[i] >= c->data.count)
-            perm_ok = 0;
     st = pybp_sgd_epoch(net_arg(c), (c->nulls & NULL_PARAMS) ? NULL : params,
                         c->np, data_arg(c),
                         (c->nulls & NULL_PERM) ? NULL : c->perm, c->nperm,
@@ -966,14 +981,7 @@ static void run_epoch(const setup *c)
                         (c->nulls & NULL_WORK) ? NULL : work, nwork);
     check_status_known(st);
     count_call(F_EPOCH, st);
-    if (must_fail(c, used) || (c->feasible && (nwork < need || !perm_ok))
-        || (c->net_ok && (c->nperm == 0 || c->mbs == 0 || !sgd_values_ok(c)))
-        || (c->feasible && perm_ok && !labels_ok(c, c->perm, c->nperm)))
-        REQUIRE(st != PYBP_OK);
-    else if (must_pass(c, used, 1) && have && nwork >= need && perm_ok
-             && batch > 0 && sgd_values_ok(c)
-             && labels_ok(c, c->perm, c->nperm))
-        REQUIRE(st == PYBP_OK);
+    check_epoch_status(c, st, used, have && batch > 0, need, nwork);
 
     if (st != PYBP_OK) {
         REQUIRE(bytes_equal(params, c->params, c->np * sizeof *params));
@@ -1056,7 +1064,7 @@ static void run_f32(const setup *c)
     size_t batch = c->mbs < c->nperm ? c->mbs : c->nperm, need = 0, nwork, i;
     unsigned used = NULL_NET | NULL_PARAMS | NULL_DATA | NULL_OUT | NULL_WORK;
     double total = c->t0, *tp = c->cost_null ? NULL : &total;
-    int have, st, perm_ok = 1;
+    int have, st;
 
     /* feedforward */
     have = pybp_workspace_size_f32(&c->net, 1, &need) == PYBP_OK;
@@ -1085,9 +1093,6 @@ static void run_f32(const setup *c)
 
     /* sgd_epoch */
     used = NULL_NET | NULL_PARAMS | NULL_DATA | NULL_WORK | NULL_PERM;
-    for (i = 0; i < c->nperm; i++)
-        if (c->perm[i] >= c->data.count)
-            perm_ok = 0;
     have = pybp_workspace_size_f32(&c->net, batch ? batch : 1, &need)
         == PYBP_OK;
     nwork = work_claim(c, need, have && batch > 0);
@@ -1099,14 +1104,7 @@ static void run_f32(const setup *c)
                             (c->nulls & NULL_WORK) ? NULL : work, nwork);
     check_status_known(st);
     count_call(F_EPOCH32, st);
-    if (must_fail(c, used) || (c->feasible && (nwork < need || !perm_ok))
-        || (c->net_ok && (c->nperm == 0 || c->mbs == 0 || !sgd_values_ok(c)))
-        || (c->feasible && perm_ok && !labels_ok(c, c->perm, c->nperm)))
-        REQUIRE(st != PYBP_OK);
-    else if (must_pass(c, used, 1) && have && nwork >= need && perm_ok
-             && batch > 0 && sgd_values_ok(c)
-             && labels_ok(c, c->perm, c->nperm))
-        REQUIRE(st == PYBP_OK);
+    check_epoch_status(c, st, used, have && batch > 0, need, nwork);
     if (st != PYBP_OK) {
         REQUIRE(bytes_equal(params, p0, c->np * sizeof *params));
         REQUIRE(bytes_equal(&total, &c->t0, sizeof total));

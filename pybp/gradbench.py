@@ -25,20 +25,13 @@ import time
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from .gradcheck import central_difference, relative_error
+
 __all__ = ["bench_gradient", "format_table", "format_header", "format_row",
            "format_notes", "relative_error", "DEFAULT_SIZES", "EPS"]
 
 DEFAULT_SIZES = ([10, 5, 2], [50, 20, 10], [100, 30, 10], [784, 30, 10])
 EPS = 1e-5  # near the cube root of the float64 epsilon, as in pybp.gradcheck
-
-
-def relative_error(g: float, fd: float, floor: float = 1e-4) -> float:
-    """|g - fd| / max(|g|, |fd|, floor), as pybp.gradcheck measures it.
-
-    The floor keeps near-zero gradients, where a relative error measures
-    only rounding, from dominating.
-    """
-    return abs(g - fd) / max(abs(g), abs(fd), floor)
 
 
 def _time_call(fn: Callable[[], Any], least: float = 0.05, rounds: int = 5) -> float:
@@ -105,13 +98,7 @@ def bench_gradient(sizes: Sequence[int], *, backend: Optional[str] = None,
     start = time.perf_counter()
     elapsed = 0.0
     for i in order:
-        keep = p[i]
-        p[i] = keep + eps
-        up = kernels.cost_total(spec, p, data) / data.count
-        p[i] = keep - eps
-        down = kernels.cost_total(spec, p, data) / data.count
-        p[i] = keep
-        err = relative_error(g[i], (up - down) / (2.0 * eps))
+        err = relative_error(g[i], central_difference(kernels, spec, p, data, i, eps))
         if err > worst or math.isnan(err):
             worst = err
         done += 1

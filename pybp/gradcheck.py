@@ -27,14 +27,29 @@ def gradcheck(net, xs, ys=None, eps=1e-5, floor=1e-4):
     p = array("d", net.params)
     worst = 0.0
     for i in range(len(p)):
-        keep = p[i]
-        p[i] = keep + eps
-        up = kernels.cost_total(spec, p, data) / data.count
-        p[i] = keep - eps
-        down = kernels.cost_total(spec, p, data) / data.count
-        p[i] = keep
-        fd = (up - down) / (2.0 * eps)
-        err = abs(g[i] - fd) / max(abs(g[i]), abs(fd), floor)
+        fd = central_difference(kernels, spec, p, data, i, eps)
+        err = relative_error(g[i], fd, floor)
         if err > worst or math.isnan(err):
             worst = err
     return worst
+
+
+def central_difference(kernels, spec, p, data, i, eps):
+    """(C(p + eps e_i) - C(p - eps e_i)) / (2 eps), C the mean cost; p (an
+    array('d')) is changed during the call and restored."""
+    keep = p[i]
+    p[i] = keep + eps
+    up = kernels.cost_total(spec, p, data) / data.count
+    p[i] = keep - eps
+    down = kernels.cost_total(spec, p, data) / data.count
+    p[i] = keep
+    return (up - down) / (2.0 * eps)
+
+
+def relative_error(g, fd, floor=1e-4):
+    """|g - fd| / max(|g|, |fd|, floor).
+
+    The floor keeps near-zero gradients, where a relative error measures
+    only rounding, from dominating.
+    """
+    return abs(g - fd) / max(abs(g), abs(fd), floor)
