@@ -1,10 +1,16 @@
 """Gradient check: backpropagation against central finite differences."""
 
+from __future__ import annotations
+
 import math
 from array import array
+from typing import Any, Optional
+
+__all__ = ["gradcheck", "central_difference", "relative_error"]
 
 
-def gradcheck(net, xs, ys=None, eps=1e-5, floor=1e-4):
+def gradcheck(net: Any, xs: Any, ys: Optional[Any] = None, eps: float = 1e-5,
+              floor: float = 1e-4) -> float:
     """Largest relative error between net.gradient and finite differences.
 
     For each parameter p: fd = (C(p + eps) - C(p - eps)) / (2 eps), with C
@@ -34,7 +40,8 @@ def gradcheck(net, xs, ys=None, eps=1e-5, floor=1e-4):
     return worst
 
 
-def central_difference(kernels, spec, p, data, i, eps):
+def central_difference(kernels: Any, spec: Any, p: array, data: Any, i: int,
+                       eps: float) -> float:
     """(C(p + eps e_i) - C(p - eps e_i)) / (2 eps), C the mean cost; p (an
     array('d')) is changed during the call and restored."""
     keep = p[i]
@@ -46,7 +53,7 @@ def central_difference(kernels, spec, p, data, i, eps):
     return (up - down) / (2.0 * eps)
 
 
-def relative_error(g, fd, floor=1e-4):
+def relative_error(g: float, fd: float, floor: float = 1e-4) -> float:
     """|g - fd| / max(|g|, |fd|, floor).
 
     The floor keeps near-zero gradients, where a relative error measures

@@ -1,5 +1,6 @@
 """The package declares its type hints (PEP 561) and the tool modules have them."""
 
+import importlib
 import inspect
 from pathlib import Path
 
@@ -8,12 +9,16 @@ import pytest
 import pybp
 from pybp import export_c, gradbench, png, summary, svg
 
+# pybp.gradcheck names the function; the module is reached by its full name.
+gradcheck_module = importlib.import_module("pybp.gradcheck")
+
 
 def test_py_typed_marker_installed():
     assert (Path(pybp.__file__).parent / "py.typed").is_file()
 
 
-@pytest.mark.parametrize("module", [export_c, gradbench, png, summary, svg])
+@pytest.mark.parametrize("module", [export_c, gradbench, gradcheck_module, png,
+                                    summary, svg])
 def test_public_functions_annotated(module):
     for name in module.__all__:
         obj = getattr(module, name)
