@@ -17,8 +17,8 @@ import platform
 import sys
 from typing import Optional, Sequence
 
-from . import __version__, _backend, checkpoint, gradbench, png
-from ._backend import BackendError
+from . import __version__, backends, checkpoint, gradbench, png
+from .backends import BackendError
 from .network import DivergenceError
 from .progress import ProgressBar
 from .spec import ACTIVATIONS, COSTS
@@ -123,7 +123,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_Parser)
     sub.required = True
-    backend_help = "c or python (default: %s)" % _backend.DEFAULT
+    backend_help = "c or python (default: %s)" % backends.DEFAULT
 
     # Settings default to None so that --resume can tell which were given.
     t = sub.add_parser(
@@ -511,7 +511,7 @@ def _plot_title(settings):
 
 def cmd_train(args, out, err):
     from .network import Network
-    _backend.kernels(args.backend)  # an unavailable backend fails at once
+    backends.check(args.backend)  # an unavailable backend fails at once
     resumed = checkpoint.load(args.resume) if args.resume is not None else None
     csv = _csv_data(args)
     if csv is not None and args.sizes is None and resumed is None:
@@ -769,7 +769,7 @@ def cmd_export_c(args, out, err):
 
 
 def cmd_bench_gradient(args, out, err):
-    _backend.kernels(args.backend)  # an unavailable backend fails at once
+    backends.check(args.backend)  # an unavailable backend fails at once
     sizes_list = args.sizes_list or [list(s) for s in gradbench.DEFAULT_SIZES]
     for sizes in sizes_list:
         _network_spec(sizes, ["sigmoid"], "quadratic")  # bad sizes: usage error
@@ -778,7 +778,7 @@ def cmd_bench_gradient(args, out, err):
         _say(out, "backprop vs finite differences: backend %s, batch of %d, "
              "central differences with eps %g (2 cost evaluations per "
              "parameter), budget %g s per network"
-             % (args.backend or _backend.DEFAULT, args.batch, gradbench.EPS,
+             % (args.backend or backends.DEFAULT, args.batch, gradbench.EPS,
                 args.budget))
         _say(out, gradbench.format_header())
     for sizes in sizes_list:
@@ -810,61 +810,26 @@ def _cpu_model():
     return None
 
 
-def _c_build():
-    """(C library version, compile flags), each None with a reason if unknown."""
-    version = flags = None
-    reason = None
-    if _backend._ckernels is not None:
-        try:
-            version = _backend._ckernels.version()
-        except Exception as exc:  # an old extension without the call
-            reason = "version unknown (%s)" % exc
-    try:
-        # Imported only here: the builder module needs cffi.
-        from . import _build_ffi
-        flags = _build_ffi._compile_args()
-    except Exception as exc:
-        reason = (reason + "; " if reason else "") + \
-            "compile flags unknown (%s: %s)" % (type(exc).__name__, exc)
-    return version, flags, reason
-
-
-def _c_attr(name):
-    """_ckernels.name(), or None without the C backend."""
-    kernels = _backend._ckernels
-    if kernels is None:
-        return None
-    try:
-        return getattr(kernels, name)()
-    except Exception:  # an old extension without the call
-        return None
-
-
 def info():
     """The facts `pybp info` prints, as a dict."""
-    version, flags, reason = _c_build()
-    return {
+    facts = {
         "pybp": __version__,
-        "default_backend": _backend.DEFAULT,
-        "available_backends": _backend.available(),
-        "dtypes": (["float64", "float32"] if "c" in _backend.available()
+        "default_backend": backends.DEFAULT,
+        "available_backends": backends.available(),
+        "dtypes": (["float64", "float32"] if "c" in backends.available()
                    else ["float64"]),
-        "requested_backend": _backend.REQUESTED,
-        "c_unavailable": _backend.C_UNAVAILABLE,
-        "c_version": version,
-        "c_compiler": _c_attr("compiler"),
-        "c_isa": _c_attr("best_isa") if _backend._ckernels is None
-        or _backend._ckernels.get_isa() == "auto" else _c_attr("get_isa"),
-        "c_isa_supported": _c_attr("supported_isas"),
-        "c_flags": flags,
-        "c_note": reason,
+        "requested_backend": backends.REQUESTED,
+    }
+    facts.update(backends.c_facts())
+    facts.update({
         "python": "%s %s" % (platform.python_implementation(),
                              platform.python_version()),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,
         "cpu": _cpu_model(),
-    }
+    })
+    return facts
 
 
 def cmd_info(args, out, err):
