@@ -5,7 +5,7 @@
   c               build the extension; a failure fails the install
   python          build nothing: a pure-Python install
 
-The same variable picks the backend at run time (pybp/_backend.py).
+The same variable picks the backend at run time (pybp/_kernels/__init__.py).
 """
 
 import os
@@ -35,7 +35,7 @@ class optional_build_ext(build_ext):
     """build_ext that, in auto mode, turns a failed compile into a warning.
 
     pip hides a successful build's output, so the reason is also written
-    into the package (pybp/_c_build_error.txt); importing pybp repeats the
+    into the package (pybp/_kernels/_c_build_error.txt); importing pybp repeats the
     warning from it while the C backend is missing.
     """
 
@@ -56,7 +56,7 @@ class optional_build_ext(build_ext):
             raise exc
         reason = "%s: %s" % (type(exc).__name__, exc)
         warn(reason)
-        target = os.path.join(self.build_lib, "pybp")
+        target = os.path.join(self.build_lib, "pybp", "_kernels")
         os.makedirs(target, exist_ok=True)
         with open(os.path.join(target, "_c_build_error.txt"), "w") as f:
             f.write(reason.strip().splitlines()[-1][:500] + "\n")
@@ -64,7 +64,7 @@ class optional_build_ext(build_ext):
 
 kwargs = {}
 if MODE != "python":
-    kwargs["cffi_modules"] = ["pybp/_build_ffi.py:ffibuilder"]
+    kwargs["cffi_modules"] = ["pybp/_kernels/build_ffi.py:ffibuilder"]
     kwargs["install_requires"] = ["cffi>=1.15"]
     kwargs["cmdclass"] = {"build_ext": optional_build_ext}
     # cffi compiles against CPython's limited API, so one wheel per

@@ -261,8 +261,8 @@ def main(argv=None):
             "pybp": pybp.__version__, "backend": pybp.backend,
             "examples": train.count}
     if "c" in pybp.available_backends():
-        from pybp import _ckernels
-        info["isa"] = _ckernels.best_isa()
+        from pybp import backends
+        info["isa"] = backends.best_isa()
     if np is not None:
         info["numpy"] = np.__version__
         info["peak_f64_gflops"] = matmul_peak(np, np.float64)

@@ -6,21 +6,21 @@ the same bits.  ``pybp.backend`` names the backend new networks use.
 
 from typing import List
 
-from . import _backend
-from ._backend import BackendError
+from . import backends
+from .backends import BackendError
 from .dataset import Dataset
-from .gradcheck import gradcheck
+from .finitediff import gradcheck
 from .network import DivergenceError, Network, load
 from .spec import ACTIVATIONS, COSTS
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version number: pyproject.toml reads it
 
-backend = _backend.DEFAULT
+backend = backends.DEFAULT
 
 
 def available_backends() -> List[str]:
     """The backends that work in this installation: ["c", "python"] or ["python"]."""
-    return _backend.available()
+    return backends.available()
 
 
 __all__ = ["ACTIVATIONS", "COSTS", "BackendError", "DivergenceError", "Dataset", "Network",

@@ -22,8 +22,8 @@ benchmarks) asks here.
 import contextlib
 from typing import Any, Dict, Iterator, List, Optional
 
-from . import _backend as _kernels
-from ._backend import BackendError
+from . import _kernels
+from ._kernels import BackendError
 
 DEFAULT: str = _kernels.DEFAULT
 REQUESTED: str = _kernels.REQUESTED
@@ -42,17 +42,17 @@ def check(name: Optional[str]) -> str:
 
 
 def _c() -> Any:
-    if _kernels._ckernels is None:
+    if _kernels.ccore is None:
         raise BackendError("the C backend is not available: %s" % C_UNAVAILABLE)
-    return _kernels._ckernels
+    return _kernels.ccore
 
 
 def _c_call(name: str) -> Any:
     """The C kernels' name(), or None without the C backend or that call."""
-    if _kernels._ckernels is None:
+    if _kernels.ccore is None:
         return None
     try:
-        return getattr(_kernels._ckernels, name)()
+        return getattr(_kernels.ccore, name)()
     except Exception:  # an old extension without the call
         return None
 
@@ -63,19 +63,19 @@ def c_facts() -> Dict[str, Any]:
     note when one of them is unknown.  None values without the extension."""
     version = flags = None
     reason = None
-    if _kernels._ckernels is not None:
+    if _kernels.ccore is not None:
         try:
-            version = _kernels._ckernels.version()
+            version = _kernels.ccore.version()
         except Exception as exc:  # an old extension without the call
             reason = "version unknown (%s)" % exc
     try:
         # Imported only here: the builder module needs cffi.
-        from . import _build_ffi
-        flags = _build_ffi._compile_args()
+        from ._kernels import build_ffi
+        flags = build_ffi.compile_args()
     except Exception as exc:
         reason = (reason + "; " if reason else "") + \
             "compile flags unknown (%s: %s)" % (type(exc).__name__, exc)
-    ck = _kernels._ckernels
+    ck = _kernels.ccore
     return {
         "c_unavailable": C_UNAVAILABLE,
         "c_version": version,

@@ -28,7 +28,7 @@ import sys
 import zlib
 from array import array
 
-from .model import read_bytes, save_file
+from .files import read_bytes, save_file
 from .spec import NetSpec
 
 __all__ = ["CheckpointError", "Checkpoint", "dumps", "loads", "save", "load",

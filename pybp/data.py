@@ -23,7 +23,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from pybp.dataset import Dataset
-from pybp.model import named_os_error
+from pybp.files import named_os_error
 
 __all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx",
            "load_mnist", "find_mnist", "load_csv", "read_csv_inputs"]

@@ -283,9 +283,6 @@ class Dataset:
                 best = j
         return best
 
-    def has_targets(self):
-        return self.y is not None or self.labels is not None
-
     def subset(self, count):
         """The first `count` examples, sharing memory with this dataset."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:

@@ -60,7 +60,6 @@ from itertools import repeat
 from operator import mul, sub
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import _backend
 from .dataset import Dataset
 from .spec import NetSpec
 
@@ -229,7 +228,7 @@ class Probe:
 
     def run(self, net: Any) -> List[LayerDiagnostics]:
         """The diagnostics of every layer of net on the sample."""
-        kernels, _ = _backend.kernels(net.backend)
+        kernels = net.kernels
         spec = net.spec
         sizes, acts = list(spec.sizes), list(spec.activations)
         L = len(sizes) - 1
@@ -239,31 +238,26 @@ class Probe:
         data = self.data
         count = data.count
 
-        offsets = []  # (W^l offset, b^l offset, end of layer l)
-        off = 0
-        for n_in, n_out in zip(sizes, sizes[1:]):
-            offsets.append((off, off + n_out * n_in, off + n_out * (n_in + 1)))
-            off += n_out * (n_in + 1)
+        layers = spec.layers()
 
         # z^1 of every sampled example: feedforward through layer 1 alone,
         # with an identity activation.
         n1 = sizes[1]
         z1 = kernels.forward_outputs(NetSpec(sizes[:2], "identity", "quadratic"),
-                                     params[:offsets[0][2]], data)
+                                     params[:layers[0].end], data)
         view, whole, examples = self._tail_inputs(n1)
         view[:] = memoryview(z1)
 
         # The tail network: input z^1, then an identity weight matrix with
         # zero biases and f_1 (so its layer 1 computes a^1 from z^1), then
         # layers 2 .. L as they are.  Its deltas are the network's.
-        tail = array("d", bytes(8 * (n1 * n1 + n1)))
-        for j in range(n1):
-            tail[j * n1 + j] = 1.0
-        tail.extend(params[offsets[0][2]:])
-        shift = n1 * (n1 + 1) - offsets[0][2]
-        tail_bias = [(n1 * n1, n1 * n1 + n1)]   # where b^l lies in `tail`
-        tail_bias += [(b + shift, end + shift) for _, b, end in offsets[1:]]
         tail_spec = NetSpec([n1] + sizes[1:], acts, spec.cost)
+        tail_layers = tail_spec.layers()
+        tail = array("d", bytes(8 * tail_layers[0].end))
+        for row in range(tail_layers[0].w, tail_layers[0].b, n1 + 1):
+            tail[row] = 1.0  # the diagonal of the identity W^1
+        tail.extend(params[layers[0].end:])
+        tail_bias = [(ly.b, ly.end) for ly in tail_layers]  # b^l in `tail`
 
         # a^l of every sampled example: feedforward through the tail
         # network's layers 1 .. l.
@@ -272,7 +266,7 @@ class Probe:
             front = tail_spec if l == L else NetSpec([n1] + sizes[1:l + 1],
                                                      acts[:l], "quadratic")
             activations.append(kernels.forward_outputs(
-                front, tail[:tail_bias[l - 1][1]], whole))
+                front, tail[:tail_layers[l - 1].end], whole))
 
         # The mean gradient over the sample: one call on the whole network.
         grad = kernels.gradient(spec, params, data)
@@ -287,7 +281,7 @@ class Probe:
 
         records = []
         for l in range(1, L + 1):
-            w_off, b_off, _ = offsets[l - 1]
+            w_off, b_off = layers[l - 1].w, layers[l - 1].b
             n_in, n_l, act = sizes[l - 1], sizes[l], acts[l - 1]
             a = activations[l - 1]
             grad_norm = _norm(grad[w_off:b_off])

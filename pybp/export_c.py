@@ -18,7 +18,7 @@ import keyword
 import re
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
-from ._reference import layer_offsets
+from .spec import layer_offsets
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network
@@ -258,5 +258,5 @@ def export_c(net: "Network", name: str = "model", *,
 def write_c(net: "Network", path: str, name: str = "model", *,
             source: Optional[str] = None) -> None:
     """Write export_c(net, name) to `path`, atomically."""
-    from .model import save_file
+    from .files import save_file
     save_file(path, export_c(net, name, source=source).encode("ascii"))

@@ -25,7 +25,7 @@ import time
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .gradcheck import central_difference, relative_error
+from .finitediff import central_difference, relative_error
 
 __all__ = ["bench_gradient", "format_table", "format_header", "format_row",
            "format_notes", "relative_error", "DEFAULT_SIZES", "EPS"]
@@ -81,8 +81,8 @@ def bench_gradient(sizes: Sequence[int], *, backend: Optional[str] = None,
     n_in, n_out = net.sizes[0], net.sizes[-1]
     xs = array("d", (rng.random() for _ in range(batch * n_in)))
     labels = array("i", (rng.randrange(n_out) for _ in range(batch)))
-    data = net._dataset(Dataset(xs, labels=labels, n_inputs=n_in))
-    kernels, spec = net._kernels, net.spec
+    data = net.dataset(Dataset(xs, labels=labels, n_inputs=n_in))
+    kernels, spec = net.kernels, net.spec
     params = net.params
 
     # Straight to the kernels, as pybp.gradcheck does: both sides then carry

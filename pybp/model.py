@@ -5,11 +5,10 @@ implements the same format independently, and the tests check that the two
 agree byte for byte.  Only the standard library is used.
 
     data = dumps(sizes, activations, cost, params)
-    save_file(path, data)                       # atomic replace
+    save_file(path, data)            # atomic replace (pybp.files)
     sizes, activations, cost, params = load_file(path)
 """
 
-import errno
 import math
 import os
 import struct
@@ -17,17 +16,16 @@ import sys
 import zlib
 from array import array
 
+from .files import directory_error, read_bytes, save_file
+from .spec import (ACTIVATION_CODES, COST_CODES, MAX_LAYERS, combination_problem,
+                   nparams)
+
 __all__ = ["ModelFormatError", "dumps", "loads", "save_file", "load_file",
            "ACTIVATION_CODES", "COST_CODES", "MAGIC", "VERSION"]
 
 MAGIC = b"PYBPNET\x00"
 VERSION = 1
-MAX_LAYERS = 64  # PYBP_MAX_LAYERS in pybp.h
-
-# The numeric codes are pybp.h's PYBP_* constants.
-ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "relu": 3, "identity": 4,
-                    "softmax": 5}
-COST_CODES = {"quadratic": 1, "cross-entropy": 2, "log-likelihood": 3}
+# The numeric codes (pybp.spec) are pybp.h's PYBP_* constants.
 _ACTIVATION_NAMES = {v: k for k, v in ACTIVATION_CODES.items()}
 _COST_NAMES = {v: k for k, v in COST_CODES.items()}
 
@@ -43,29 +41,6 @@ class ModelFormatError(ValueError):
 def _params_offset(nlayers):
     """Bytes before the parameters: fixed part, sizes, activations, P."""
     return _FIXED.size + 4 * nlayers + 4 * (nlayers - 1) + 8
-
-
-def _param_count(sizes):
-    count = 0
-    for prev, n in zip(sizes, sizes[1:]):
-        count += n * (prev + 1)
-    return count
-
-
-def _combination_problem(activations, cost):
-    """Why these activation and cost names cannot go together, or None."""
-    for layer, name in enumerate(activations[:-1], 1):
-        if name == "softmax":
-            return ("softmax on hidden layer %d (it is allowed on the output "
-                    "layer only)" % layer)
-    out = activations[-1]
-    if cost == "quadratic" and out == "softmax":
-        return "the quadratic cost cannot be used with softmax outputs"
-    if cost == "cross-entropy" and out != "sigmoid":
-        return "the cross-entropy cost needs sigmoid outputs, not %s" % out
-    if cost == "log-likelihood" and out != "softmax":
-        return "the log-likelihood cost needs softmax outputs, not %s" % out
-    return None
 
 
 def _as_doubles(params):
@@ -102,13 +77,13 @@ def dumps(sizes, activations, cost, params):
             raise ValueError("unknown activation %r" % (name,))
     if cost not in COST_CODES:
         raise ValueError("unknown cost %r" % (cost,))
-    problem = _combination_problem(activations, cost)
+    problem = combination_problem(activations, cost)
     if problem:
         raise ValueError(problem)
     values = _as_doubles(params)
-    if len(values) != _param_count(sizes):
+    if len(values) != nparams(sizes):
         raise ValueError("sizes %s need %d parameters, got %d"
-                         % (list(sizes), _param_count(sizes), len(values)))
+                         % (list(sizes), nparams(sizes), len(values)))
     if not all(map(math.isfinite, values)):
         bad = next(i for i, v in enumerate(values) if not math.isfinite(v))
         raise ValueError("parameter %d is %r; only finite numbers can be saved"
@@ -179,10 +154,10 @@ def loads(data, source="model data"):
             raise fail("unknown activation code %d for layer %d" % (code, layer))
     activations = tuple(_ACTIVATION_NAMES[c] for c in codes)
     cost = _COST_NAMES[cost_code]
-    problem = _combination_problem(activations, cost)
+    problem = combination_problem(activations, cost)
     if problem:
         raise fail(problem)
-    count = _param_count(sizes)
+    count = nparams(sizes)
     if stored_count != count:
         raise fail("parameter count %d does not match the layer sizes %s "
                    "(they need %d)" % (stored_count, list(sizes), count))
@@ -209,86 +184,9 @@ def loads(data, source="model data"):
     return sizes, activations, cost, params
 
 
-def _directory_error(path, what):
-    return IsADirectoryError(errno.EISDIR, "is a directory, not %s" % what,
-                             path)
-
-
-def named_os_error(exc, path):
-    """exc, naming `path` if it names no file (a failed read() names none)."""
-    if exc.filename is None and exc.errno is not None:
-        return OSError(exc.errno, exc.strerror, path)
-    return exc
-
-
-def read_bytes(path):
-    """All the bytes of a file; an error while reading names the file."""
-    with open(path, "rb") as f:
-        try:
-            return f.read()
-        except OSError as exc:
-            raise named_os_error(exc, path) from None
-
-
 def load_file(path):
     """Read and decode a model file: (sizes, activations, cost, params)."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise _directory_error(path, "a pybp model file")
+        raise directory_error(path, "a pybp model file")
     return loads(read_bytes(path), source=str(path))
-
-
-def _fsync_directory(directory):
-    """Make a rename durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def save_file(path, data):
-    """Write `data` to `path` atomically: readers see the old file or the new.
-
-    The bytes go to a temporary file in the same directory (a rename is only
-    atomic within one file system), are flushed to disk, and then replace
-    `path` in one step.  If anything fails, `path` is untouched and the
-    temporary file is removed.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise _directory_error(path, "a file to save a model to")
-    directory, name = os.path.split(path)
-    directory = directory or os.curdir
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, "no such directory to save a "
-                                "model in", directory)
-    for _ in range(100):
-        tmp = os.path.join(directory, ".%s.%s.tmp" % (name, os.urandom(4).hex()))
-        try:
-            # 0o666 before the umask: the permissions a plain open() gives.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                         | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(errno.EEXIST, "no free temporary name", path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)

@@ -2,8 +2,10 @@
 
 Everything a user passes is validated here, before any kernel runs, so both
 backends raise the same exceptions for the same mistakes.  The numbers
-themselves come from a kernels module: ``_reference`` (pure Python) or
-``_ckernels`` (the C core), which agree bit for bit in float64.
+themselves come from the kernel package ``pybp._kernels``: ``reference``
+(pure Python) or ``ccore`` (the C core), which agree bit for bit in float64.
+This module is the kernels' one door for numbers; tools reach them through
+``Network.kernels`` and ``Network.dataset``.
 """
 
 import math
@@ -15,9 +17,10 @@ from array import array
 from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
                     Union)
 
-from . import _backend
+from . import _kernels
+from ._kernels.reference import argmax
 from .dataset import Dataset, as_dataset
-from .spec import NetSpec
+from .spec import MAX_THREADS, NetSpec
 
 INITS = ("normal", "scaled")
 
@@ -25,7 +28,6 @@ INITS = ("normal", "scaled")
 # given separately), a pair (xs, ys) or a list of (x, y) pairs.
 Examples = Any
 Record = Dict[str, Any]
-MAX_THREADS = 64  # PYBP_MAX_THREADS in csrc/pybp.h
 DTYPES = {"float64": "d", "float32": "f"}  # dtype -> array typecode
 
 
@@ -38,6 +40,11 @@ def _check_dtype(dtype, backend):
                          "Python backend is the float64 reference); this "
                          "network's backend is %r" % backend)
     return dtype
+
+
+def _backend_for(backend, dtype):
+    """The backend to ask for: float32 defaults to C, the only one computing in it."""
+    return "c" if backend is None and dtype == "float32" else backend
 
 
 class DivergenceError(ArithmeticError):
@@ -107,15 +114,12 @@ def init_params(spec, seed, init="normal"):
                           "more than this machine can allocate"
                           % (list(spec.sizes), spec.nparams,
                              8 * spec.nparams)) from None
-    off = 0
-    for n_in, n_out in zip(spec.sizes, spec.sizes[1:]):
-        sigma = 1.0 / math.sqrt(n_in) if init == "scaled" else 1.0
-        for i in range(off, off + n_out * n_in):
+    for layer in spec.layers():
+        sigma = 1.0 / math.sqrt(layer.n_in) if init == "scaled" else 1.0
+        for i in range(layer.w, layer.b):
             params[i] = gauss(0.0, sigma)
-        off += n_out * n_in
-        for i in range(off, off + n_out):
+        for i in range(layer.b, layer.end):
             params[i] = gauss(0.0, 1.0)
-        off += n_out
     return params
 
 
@@ -128,7 +132,7 @@ class Network:
     """A fully-connected feedforward network trained by backpropagation.
 
     Network(sizes, activation="sigmoid", cost="quadratic", *, seed=None,
-            init="normal", backend=None)
+            init="normal", backend=None, threads=None, dtype="float64")
 
     sizes       layer sizes n_0 (inputs) .. n_L (outputs), e.g. [784, 30, 10]
     activation  one name for every layer, or a list with one per layer 1 .. L:
@@ -151,23 +155,28 @@ class Network:
                  cost: str = "quadratic", *, seed: Optional[int] = None,
                  init: str = "normal", backend: Optional[str] = None,
                  threads: Optional[int] = None, dtype: str = "float64") -> None:
-        self.spec = NetSpec(sizes, activation, cost)
-        self._kernels, self.backend = _backend.kernels(
-            "c" if backend is None and dtype == "float32" else backend)
+        self._start(NetSpec(sizes, activation, cost), _backend_for(backend, dtype),
+                    dtype, threads, seed, init)
+        self.params = init_params(self.spec, self.seed, init)
+
+    def _start(self, spec, backend, dtype, threads, seed, init):
+        """Everything but the parameters: the one place a Network is put
+        together (__init__, copy and from_params all come here)."""
+        self.spec = spec
+        self._kernels, self.backend = _kernels.kernels(backend)
         self.dtype = _check_dtype(dtype, self.backend)
         self.threads = threads
         if seed is None:
             seed = random.SystemRandom().randrange(2 ** 32)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError("seed must be an integer, got %r" % (seed,))
-        if self.spec.nparams * 8 > sys.maxsize:
+        if spec.nparams * 8 > sys.maxsize:
             raise MemoryError("a network of sizes %r has %d parameters, too "
                               "many for this machine"
-                              % (list(self.spec.sizes), self.spec.nparams))
+                              % (list(spec.sizes), spec.nparams))
         self.seed = seed
         self.init = init
         self._params = None
-        self.params = init_params(self.spec, seed, init)
         self._shuffle = _shuffler(seed)
         self.epochs_trained = 0
 
@@ -202,7 +211,7 @@ class Network:
 
     @property
     def params(self) -> array:
-        """All parameters, flat, in SPEC.md's layout (writable): an
+        """All parameters, flat, in the layout of docs/math.md (writable): an
         array('d'), or array('f') for dtype float32."""
         return self._params
 
@@ -224,35 +233,35 @@ class Network:
         else:  # keep the same storage, so views stay valid
             self._params[:] = new
 
-    def _layers(self):
-        off = 0
-        for n_in, n_out in zip(self.spec.sizes, self.spec.sizes[1:]):
-            yield off, n_in, n_out
-            off += n_out * (n_in + 1)
-
     @property
     def weights(self) -> List[memoryview]:
         """W^1 .. W^L as 2-D memoryviews (w[j, k]) sharing storage with params."""
-        mv = memoryview(self._params).cast("B")
-        size, code = self._params.itemsize, self._params.typecode
-        return [mv[size * off:size * (off + n_out * n_in)].cast(code, (n_out, n_in))
-                for off, n_in, n_out in self._layers()]
+        return self.spec.weight_views(self._params)
 
     @property
     def biases(self) -> List[memoryview]:
         """b^1 .. b^L as memoryviews sharing storage with params."""
-        mv = memoryview(self._params)
-        return [mv[off + n_out * n_in:off + n_out * (n_in + 1)]
-                for off, n_in, n_out in self._layers()]
+        return self.spec.bias_views(self._params)
 
     def __repr__(self) -> str:
         return "Network(%r, activation=%r, cost=%r, backend=%r%s)" % (
             self.sizes, self.activations, self.spec.cost, self.backend,
             ", dtype='float32'" if self.dtype == "float32" else "")
 
+    @property
+    def kernels(self) -> Any:
+        """The kernels module of this network's backend (read-only), for
+        tools that compute with the kernel protocol of pybp._kernels."""
+        return self._kernels
+
     # --- data checks ------------------------------------------------------------
 
-    def _dataset(self, xs, ys=None, *, targets=True, what="data"):
+    def dataset(self, xs: Examples, ys: Optional[Sequence[Any]] = None, *,
+                targets: bool = True, what: str = "data") -> Dataset:
+        """The examples as a Dataset checked against this network: inputs of
+        the right width in its dtype and, with targets=True, targets or
+        labels that fit its outputs.  What every method does to its data
+        before a kernel sees it."""
         if ys is None:
             data = xs if isinstance(xs, Dataset) else as_dataset(xs, what)
         else:
@@ -307,24 +316,23 @@ class Network:
         """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
         if not isinstance(data, Dataset):
             data = Dataset(data)
-        data = self._dataset(data, targets=False)
+        data = self.dataset(data, targets=False)
         flat = self._kernels.forward_outputs(self.spec, self._params, data)
         n = self.spec.sizes[-1]
         return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
 
     def predict(self, data: Examples) -> List[int]:
         """The predicted class (first largest output) of every example."""
-        from ._reference import argmax
         return [argmax(row) for row in self.outputs(data)]
 
     def cost(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> float:
         """Mean cost (1/n) sum_x C_x over the examples."""
-        data = self._dataset(xs, ys)
+        data = self.dataset(xs, ys)
         return self._kernels.cost_total(self.spec, self._params, data) / data.count
 
     def gradient(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> array:
-        """Mean gradient over the examples, flat, in SPEC.md's layout."""
-        data = self._dataset(xs, ys)
+        """Mean gradient over the examples, flat, in the layout of docs/math.md."""
+        data = self.dataset(xs, ys)
         return self._kernels.gradient(self.spec, self._params, data)
 
     def backprop(self, x: Sequence[float], y: Union[int, Sequence[float]]
@@ -344,15 +352,15 @@ class Network:
             data = Dataset(x, self._vector(y, n_out, "target y"), n_inputs=n_in)
         g = self._kernels.gradient(self.spec, self._params, data)
         nabla_b, nabla_w = [], []
-        for off, n_in, n_out in self._layers():
-            nabla_w.append([g[off + j * n_in:off + (j + 1) * n_in].tolist()
-                            for j in range(n_out)])
-            nabla_b.append(g[off + n_out * n_in:off + n_out * (n_in + 1)].tolist())
+        for layer in self.spec.layers():
+            nabla_w.append([g[row:row + layer.n_in].tolist()
+                            for row in range(layer.w, layer.b, layer.n_in)])
+            nabla_b.append(g[layer.b:layer.end].tolist())
         return nabla_b, nabla_w
 
     def evaluate(self, test_data: Examples) -> int:
         """How many examples the network classifies correctly (argmax)."""
-        data = self._dataset(test_data, what="test_data")
+        data = self.dataset(test_data, what="test_data")
         return self._kernels.evaluate(self.spec, self._params, data)
 
     def update_mini_batch(self, xs: Examples, ys: Optional[Sequence[Any]] = None,
@@ -365,7 +373,7 @@ class Network:
         """
         if eta is None:
             raise TypeError("update_mini_batch needs eta")
-        data = self._dataset(xs, ys)
+        data = self.dataset(xs, ys)
         eta = _check_number(eta, "eta", positive=True)
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
         n = data.count if n is None else _check_count(n, "n")
@@ -389,8 +397,8 @@ class Network:
         diagnose=True (or a sample size) adds "diagnostics", the list
         diagnose() returns, measured on a fixed sample of the training data.
         """
-        data = self._dataset(training_data, what="training_data")
-        test = None if test_data is None else self._dataset(test_data, what="test_data")
+        data = self.dataset(training_data, what="training_data")
+        test = None if test_data is None else self.dataset(test_data, what="test_data")
         epochs = _check_count(epochs, "epochs")
         m = _check_count(mini_batch_size, "mini_batch_size")
         eta = _check_number(eta, "eta", positive=True)
@@ -400,7 +408,7 @@ class Network:
         probe = self._probe(data, diagnose)
         history = []
         for _ in range(epochs):
-            record = self._epoch(data, m, eta, lmbda, progress)
+            record = self._run_epoch(data, m, eta, lmbda, progress)
             if test is not None:
                 record["correct"] = self.evaluate(test)
                 record["total"] = test.count
@@ -420,7 +428,7 @@ class Network:
         dead ReLUs, near-zero inputs, and plain-language warnings.  The
         sample is `sample` examples (None: 500) spread evenly over the data.
         """
-        data = self._dataset(xs, ys)
+        data = self.dataset(xs, ys)
         return self._probe(data, True if sample is None else sample).run(self)
 
     @staticmethod
@@ -442,26 +450,29 @@ class Network:
         Checked like sgd's arguments; a mini-batch size above the number of
         examples means one mini-batch of all of them.
         """
-        data = self._dataset(data, what="training_data")
+        data = self.dataset(data, what="training_data")
         m = min(_check_count(mini_batch_size, "mini_batch_size"), data.count)
         eta = _check_number(eta, "eta", positive=True)
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
-        return self._epoch(data, m, eta, lmbda, progress)
+        return self._run_epoch(data, m, eta, lmbda, progress)
 
-    def _epoch(self, data, m, eta, lmbda, progress):
-        """_train_epoch, undone if memory runs out: MemoryError (scratch
-        space for a large mini-batch) leaves the parameters and the shuffle
-        state as they were before the epoch."""
+    def _run_epoch(self, data, m, eta, lmbda, progress):
+        """One epoch of sgd on a validated Dataset; returns its record.
+
+        Undone if memory runs out: MemoryError (scratch space for a large
+        mini-batch) leaves the parameters and the shuffle state as they were
+        before the epoch.
+        """
         params, state = self._params[:], self._shuffle.getstate()
         try:
-            return self._train_epoch(data, m, eta, lmbda, progress=progress)
+            return self._epoch_pieces(data, m, eta, lmbda, progress)
         except MemoryError:
             self._params[:] = params
             self._shuffle.setstate(state)
             raise
 
-    def _train_epoch(self, data, mini_batch_size, eta, lmbda=0.0, *, progress=None):
-        """One epoch of sgd on a validated Dataset; returns its record.
+    def _epoch_pieces(self, data, m, eta, lmbda, progress):
+        """The epoch itself: shuffle, then kernel calls over pieces.
 
         The epoch runs as kernel calls over pieces of whole mini-batches
         (which changes no bit): one call on the C backend, where each call
@@ -474,7 +485,6 @@ class Network:
         count = data.count
         perm = list(range(count))
         self._shuffle.shuffle(perm)
-        m = mini_batch_size
         pieces = 50 if progress is not None else 1 if self.backend == "c" else 10
         piece = max(1, (count // pieces) // m) * m
         kernels, spec, params = self._kernels, self.spec, self._params
@@ -510,7 +520,7 @@ class Network:
         raise RuntimeError("pybp: divergence seen once but not on replay; "
                            "please report this")  # exactness makes replay agree
 
-    # --- state ---------------------------------------------------------------    # --- state ------------------------------------------------------------------
+    # --- state ------------------------------------------------------------------
 
     @property
     def shuffle_state(self) -> Any:
@@ -527,18 +537,14 @@ class Network:
         a dtype other than this network's converts the parameters (exactly
         to float64, rounded to float32)."""
         new = object.__new__(Network)
-        new.spec = NetSpec(self.spec.sizes, self.spec.activations, self.spec.cost)
-        new._kernels, new.backend = _backend.kernels(
-            self.backend if backend is None else backend)
-        new.dtype = _check_dtype(self.dtype if dtype is None else dtype, new.backend)
-        new.seed = self.seed
-        new.init = self.init
-        new._params = None
+        # A spec of its own: the C descriptor cached on it is per network.
+        new._start(NetSpec(self.spec.sizes, self.spec.activations, self.spec.cost),
+                   self.backend if backend is None else backend,
+                   self.dtype if dtype is None else dtype, self._threads,
+                   self.seed, self.init)
         new.params = self._params
-        new._shuffle = random.Random()
         new._shuffle.setstate(self._shuffle.getstate())
         new.epochs_trained = self.epochs_trained
-        new._threads = self._threads
         return new
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
@@ -554,17 +560,9 @@ class Network:
                     seed: int = 0, dtype: str = "float64") -> "Network":
         """A network with the given parameters (e.g. read from a file)."""
         net = object.__new__(cls)
-        net.spec = NetSpec(sizes, activations, cost)
-        net._kernels, net.backend = _backend.kernels(
-            "c" if backend is None and dtype == "float32" else backend)
-        net.dtype = _check_dtype(dtype, net.backend)
-        net.seed = seed
-        net.init = "normal"
-        net._params = None
+        net._start(NetSpec(sizes, activations, cost), _backend_for(backend, dtype),
+                   dtype, None, seed, "normal")
         net.params = params
-        net._shuffle = _shuffler(seed)
-        net.epochs_trained = 0
-        net._threads = None
         return net
 
 

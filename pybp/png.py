@@ -60,7 +60,7 @@ def png_bytes(width: int, height: int, pixels: bytes) -> bytes:
 
 def write_png(path: str, width: int, height: int, pixels: bytes) -> None:
     """Write png_bytes(...) to `path` atomically."""
-    from .model import save_file
+    from .files import save_file
     save_file(path, png_bytes(width, height, pixels))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from ._reference import layer_offsets
+from .spec import layer_offsets
 
 if TYPE_CHECKING:  # pragma: no cover
     from .network import Network

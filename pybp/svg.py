@@ -251,6 +251,6 @@ def write_learning_curves(path: str, history: Sequence[Mapping[str, Any]], *,
                           epochs: Optional[int] = None,
                           title: str = "pybp learning curves") -> None:
     """Write learning_curves(...) to `path` atomically (temporary file, rename)."""
-    from .model import save_file
+    from .files import save_file
     save_file(path, learning_curves(history, epochs=epochs,
                                     title=title).encode("utf-8"))

@@ -21,7 +21,7 @@ def _c_or_skip():
         return
     if os.environ.get("PYBP_BACKEND", "").lower() == "c":
         pytest.fail("PYBP_BACKEND=c but the C backend is unavailable")
-    pytest.skip("C backend not built: %s" % pybp._backend.C_UNAVAILABLE)
+    pytest.skip("C backend not built: %s" % pybp.backends.C_UNAVAILABLE)
 
 
 @pytest.fixture(params=["python", "c"])

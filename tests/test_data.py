@@ -297,7 +297,7 @@ def test_csv_errors(tmp_path, text, problem):
 def test_csv_inputs_for_prediction(tmp_path):
     d = data.read_csv_inputs(csv_file(tmp_path, "f1,f2\n0.5,1\n2,3\n"))
     assert (len(d), d.n_inputs) == (2, 2)
-    assert not d.has_targets()
+    assert d.y is None and d.labels is None
     d = data.read_csv_inputs(csv_file(tmp_path, "0.5,1,2\n2,3,0\n"),
                              has_labels=True)
     assert d.n_inputs == 2 and list(d.labels) == [2, 0]

@@ -2,7 +2,7 @@
 `pybp train --diagnose`).
 
 The values are checked against a separate computation on the reference's
-own backpropagation (pybp._reference: feedforward, and backprop one example
+own backpropagation (pybp._kernels.reference: feedforward, and backprop one example
 at a time, whose bias part is delta), and the two backends must give the
 very same numbers.
 """
@@ -15,7 +15,9 @@ from array import array
 import pytest
 
 import pybp
-from pybp import _reference, diagnostics
+from pybp import diagnostics
+from pybp._kernels import reference as _reference
+from pybp.spec import layer_offsets
 from pybp.diagnostics import LayerDiagnostics, Probe, sample_indices
 
 from test_cli import SMALL, run
@@ -38,7 +40,7 @@ def expected(net, data):
     sizes, acts = spec.sizes, spec.activations
     L = len(sizes) - 1
     n_out = sizes[-1]
-    offsets = _reference.layer_offsets(sizes)
+    offsets = layer_offsets(sizes)
     deltas = [[] for _ in range(L)]
     activations = [[] for _ in range(L + 1)]
     for i in range(data.count):

@@ -144,8 +144,8 @@ def test_bad_datasets(make, exc, words):
 
 
 def test_missing_c_backend_says_why(monkeypatch):
-    from pybp import _backend
-    monkeypatch.setattr(_backend, "_ckernels", None)
-    monkeypatch.setattr(_backend, "C_UNAVAILABLE", "no compiler at install time")
+    from pybp import _kernels
+    monkeypatch.setattr(_kernels, "ccore", None)
+    monkeypatch.setattr(_kernels, "C_UNAVAILABLE", "no compiler at install time")
     with pytest.raises(pybp.BackendError, match="no compiler at install time"):
         pybp.Network([2, 2], backend="c")

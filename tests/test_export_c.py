@@ -18,7 +18,7 @@ import pytest
 
 import pybp
 from pybp import export_c as ex
-from pybp._reference import argmax
+from pybp._kernels.reference import argmax
 from pybp.data import load_mnist
 from test_cli import error_lines, pybp_subprocess
 

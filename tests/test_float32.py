@@ -80,13 +80,13 @@ def test_mnist_accuracy_matches_float64(c_backend, mnist_dir):
 
 
 def test_same_bits_on_every_path_and_thread_count(c_backend):
-    from pybp import _ckernels
+    from pybp._kernels import ccore
     sizes = [20, 40, 10]
     ds = data(sizes, count=200)
     results = []
-    for isa in _ckernels.supported_isas():
+    for isa in ccore.supported_isas():
         for threads in (None, 2, 3):
-            with _ckernels.use_isa(isa):
+            with ccore.use_isa(isa):
                 net = pybp.Network(sizes, seed=5, dtype="float32", threads=threads)
                 net.sgd(ds, 2, 50, 1.0)
                 results.append((isa, threads, bits(net.params),

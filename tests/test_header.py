@@ -24,16 +24,16 @@ def test_header_declares_the_core_api():
 
 
 def test_every_header_function_is_reachable(c_backend):
-    from pybp._pybp_c import lib
+    from pybp._kernels._pybp_c import lib
     missing = [n for n in public_functions() if not hasattr(lib, n)]
     assert missing == []
 
 
 def test_every_status_has_its_own_message(c_backend):
-    from pybp import _ckernels
-    from pybp._pybp_c import lib
+    from pybp._kernels import ccore
+    from pybp._kernels._pybp_c import lib
     codes = sorted({getattr(lib, n) for n in dir(lib)
                     if re.fullmatch(r"PYBP_(OK|E[A-Z]+)", n)})
-    messages = [_ckernels.strerror(c) for c in codes]
+    messages = [ccore.strerror(c) for c in codes]
     assert len(set(messages)) == len(codes)
-    assert "unknown" in _ckernels.strerror(9999).lower()
+    assert "unknown" in ccore.strerror(9999).lower()

@@ -20,10 +20,10 @@ import pybp
 from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
 
 try:
-    from pybp import _ckernels
-    ISAS = _ckernels.supported_isas()
+    from pybp._kernels import ccore
+    ISAS = ccore.supported_isas()
 except ImportError:  # no C backend: the c_backend fixture skips every test
-    _ckernels = None
+    ccore = None
     ISAS = ["scalar"]
 
 EXAMPLES = int(os.environ.get("PYBP_ISA_EXAMPLES", "25"))
@@ -35,7 +35,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 
 @pytest.fixture(params=ISAS)
 def isa(request, c_backend):
-    with _ckernels.use_isa(request.param):
+    with ccore.use_isa(request.param):
         yield request.param
 
 
@@ -103,11 +103,11 @@ def test_sgd_epochs_with_threads(isa, data):
     py, c = pair(sizes, acts, cost, seed, init)
     threads = data.draw(st.sampled_from([2, 3, 5]))
     h_py = sgd_outcome(py, ds, 1, m, 0.5, 0.1)
-    previous = _ckernels.set_threads(threads)
+    previous = ccore.set_threads(threads)
     try:
         h_c = sgd_outcome(c, ds, 1, m, 0.5, 0.1)
     finally:
-        _ckernels.set_threads(previous)
+        ccore.set_threads(previous)
     assert h_py == h_c
     assert bits(py.params) == bits(c.params)
 
@@ -141,13 +141,13 @@ def test_paths_agree_on_a_wide_network(c_backend):
         for threads in (0, 2):
             net = pybp.Network(sizes, ["tanh", "relu", "softmax"],
                                "log-likelihood", seed=3, backend="c")
-            with _ckernels.use_isa(name):
-                previous = _ckernels.set_threads(threads)
+            with ccore.use_isa(name):
+                previous = ccore.set_threads(threads)
                 try:
                     for m in (1, 3, 8, 40):
                         net.sgd(ds, 1, m, 0.1, 0.5)
                 finally:
-                    _ckernels.set_threads(previous)
+                    ccore.set_threads(previous)
                 results.append((name, threads, bytes(net.params),
                                  bits(net.gradient(ds)), net.cost(ds)))
     first = results[0]
@@ -158,37 +158,37 @@ def test_paths_agree_on_a_wide_network(c_backend):
 
 def test_isa_settings(c_backend):
     assert "scalar" in ISAS
-    assert _ckernels.best_isa() in ISAS
-    assert _ckernels.get_isa() == "auto"
-    with _ckernels.use_isa("scalar"):
-        assert _ckernels.get_isa() == "scalar"
+    assert ccore.best_isa() in ISAS
+    assert ccore.get_isa() == "auto"
+    with ccore.use_isa("scalar"):
+        assert ccore.get_isa() == "scalar"
         with pytest.raises(ValueError, match="unknown instruction set"):
-            _ckernels.set_isa("sse9")
-        assert _ckernels.get_isa() == "scalar"
-    assert _ckernels.get_isa() == "auto"
+            ccore.set_isa("sse9")
+        assert ccore.get_isa() == "scalar"
+    assert ccore.get_isa() == "auto"
     for name in ("avx2", "avx512"):
         if name not in ISAS:
             with pytest.raises(ValueError, match="not supported"):
-                _ckernels.set_isa(name)
+                ccore.set_isa(name)
     with pytest.raises(ValueError, match="threads"):
-        _ckernels.set_threads(-1)
+        ccore.set_threads(-1)
     with pytest.raises(ValueError, match="threads"):
-        _ckernels.set_threads(10 ** 6)
-    assert _ckernels.get_threads() == 0
+        ccore.set_threads(10 ** 6)
+    assert ccore.get_threads() == 0
 
 
 def test_isa_codes_in_c(c_backend):
-    from pybp._pybp_c import lib
+    from pybp._kernels._pybp_c import lib
     assert lib.pybp_isa_supported(lib.PYBP_ISA_AUTO) == 1
     assert lib.pybp_isa_supported(lib.PYBP_ISA_SCALAR) == 1
     assert lib.pybp_isa_supported(99) == 0
     assert lib.pybp_isa_supported(-1) == 0
     assert lib.pybp_isa_best() != lib.PYBP_ISA_AUTO
-    assert _ckernels.isa_name(99) == "unknown"
+    assert ccore.isa_name(99) == "unknown"
     # an unknown code in the descriptor is refused with PYBP_EISA
     net = pybp.Network([3, 2], seed=0, backend="c")
-    spec_net = _ckernels._net(net.spec)
-    n = _ckernels.ffi.new("size_t *")
+    spec_net = ccore._net(net.spec)
+    n = ccore.ffi.new("size_t *")
     spec_net.isa = 99
     assert lib.pybp_nparams(spec_net, n) == lib.PYBP_EISA
     spec_net.isa = 0
@@ -202,7 +202,7 @@ def test_environment_variable(c_backend, tmp_path, value, ok):
     if value.strip().lower() == "avx2" and "avx2" not in ISAS:
         ok = False
     env = dict(os.environ, PYBP_ISA=value, PYBP_BACKEND="c")
-    code = ("from pybp import _ckernels; print(_ckernels.get_isa())")
+    code = ("from pybp import backends; print(backends.get_isa())")
     # (run outside the source tree, so that the installed pybp is imported)
     r = subprocess.run([sys.executable, "-c", code], env=env,
                        capture_output=True, text=True, cwd=str(tmp_path))
@@ -215,12 +215,12 @@ def test_environment_variable(c_backend, tmp_path, value, ok):
 
 
 def test_info_reports_the_path_in_use(c_backend):
-    from pybp import _ckernels
+    from pybp._kernels import ccore
     from pybp.cli import info
     facts = info()
-    assert facts["c_isa"] == _ckernels.best_isa()
-    assert facts["c_isa_supported"] == _ckernels.supported_isas()
+    assert facts["c_isa"] == ccore.best_isa()
+    assert facts["c_isa_supported"] == ccore.supported_isas()
     assert facts["c_compiler"] and facts["c_compiler"] != "unknown"
     assert facts["dtypes"] == ["float64", "float32"]
-    with _ckernels.use_isa("scalar"):
+    with ccore.use_isa("scalar"):
         assert info()["c_isa"] == "scalar"

@@ -149,12 +149,12 @@ def test_gradcheck(backend, hidden, out, cost):
 
 def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
     net = pybp.Network([2, 3, 1], seed=2, backend="python")
-    real = net._kernels.gradient
+    real = net.kernels.gradient
     def skewed(spec, params, data):
         g = real(spec, params, data)
         g[0] *= 1.01
         return g
-    monkeypatch.setattr(net._kernels, "gradient", skewed)
+    monkeypatch.setattr(net.kernels, "gradient", skewed)
     assert pybp.gradcheck(net, [[0.5, -0.5]], [[1.0]]) > 1e-3
 
 
@@ -162,7 +162,7 @@ def test_reference_dot_is_the_plain_left_to_right_sum():
     # dot() may use the builtin sum where that is a plain loop (before 3.12);
     # it must give the bits of the spelled-out sum on every version.
     import random
-    from pybp._reference import dot
+    from pybp._kernels.reference import dot
     rng = random.Random(7)
     for n in (1, 2, 17, 784):
         u = [rng.gauss(0, 10 ** rng.randint(-5, 5)) for _ in range(n)]

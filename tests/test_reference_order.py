@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from pybp import _reference as ref
+from pybp._kernels import reference as ref
 
 
 def bits(values):

@@ -1,4 +1,4 @@
-"""The C core through cffi: the same kernels as _reference, same names.
+"""The C core through cffi: the kernel protocol of pybp._kernels, in C.
 
 A thin layer: Python buffers go to C without copies (ffi.from_buffer), a
 status code other than PYBP_OK becomes a Python exception naming the
@@ -21,7 +21,7 @@ import os
 from array import array
 
 from ._pybp_c import ffi, lib
-from .spec import ACTIVATION_CODES, COST_CODES
+from ..spec import ACTIVATION_CODES, COST_CODES
 
 # Examples processed per C call when the caller does not fix a batch size.
 CHUNK = 256

@@ -1,14 +1,37 @@
-"""Which kernels a network runs on: PYBP_BACKEND, read once at import.
+"""The numbers: pybp's kernels, one room with one door.
 
-One knob with one meaning at install time and at run time:
-``auto`` (default) uses the C core when its extension imports and the
-pure-Python reference otherwise; ``c`` demands the C core (importing pybp
-fails, saying why, if it is missing); ``python`` never loads it.
+Two backends compute every number pybp reports, and agree bit for bit in
+float64: ``reference`` (pure Python, the definition of every number) and
+``ccore`` (the C core in csrc/ through cffi, built by ``build_ffi``).  Only
+``pybp.network`` (which validates every argument before a kernel runs) and
+``pybp.backends`` (facts and settings) import this package.
+
+The kernel protocol: each backend module provides these functions, with the
+same arguments and the same results.  ``spec`` is a ``pybp.spec.NetSpec``,
+``params`` the flat parameters (docs/math.md; an array('d'), or array('f')
+for the C core's float32 instance), ``data`` a ``pybp.dataset.Dataset``
+already checked against the network.
+
+  forward_outputs(spec, params, data)        a^L of every example, flat
+  cost_total(spec, params, data, total=0.0)  total + sum of C_x, in order
+  gradient(spec, params, data)               mean gradient, flat layout
+  evaluate(spec, params, data)               count of correct argmax outputs
+  update_mini_batch(spec, params, data, eta, lmbda, n)
+                                             one SGD step on all of data
+  sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
+            total=0.0, threads=None)         one step per mini-batch of perm;
+                                             returns total + their costs
+
+Which backend runs is PYBP_BACKEND, read once at import, one knob with one
+meaning at install time and at run time: ``auto`` (default) uses the C core
+when its extension imports and the reference otherwise; ``c`` demands the
+C core (importing pybp fails, saying why, if it is missing); ``python``
+never loads it.
 """
 
 import os
 
-from . import _reference
+from . import reference
 
 CHOICES = ("auto", "c", "python")
 
@@ -43,15 +66,19 @@ def _install_note():
     return "" if why is None else "; at install time the build failed: " + why
 
 
-_ckernels = None
 C_UNAVAILABLE = None  # why the C backend is missing, when it is
 
+# ccore: the C kernels module, or None when its extension is missing.  (Not
+# bound before the import: `from . import ccore` would then find the name
+# already set and import nothing.)
 if REQUESTED == "python":
+    ccore = None
     C_UNAVAILABLE = "PYBP_BACKEND=python"
 else:
     try:
-        from . import _ckernels
+        from . import ccore
     except ImportError as exc:
+        ccore = None
         C_UNAVAILABLE = "the C extension did not import (%s)" % exc
         if REQUESTED == "c":
             raise ImportError("PYBP_BACKEND=c but the pybp C backend is not "
@@ -59,9 +86,9 @@ else:
                               "compiler and cffi present."
                               % (C_UNAVAILABLE, _install_note())) from exc
 
-DEFAULT = "c" if _ckernels is not None else "python"
+DEFAULT = "c" if ccore is not None else "python"
 
-if _ckernels is None and REQUESTED == "auto":
+if ccore is None and REQUESTED == "auto":
     # Never silently slow: an install whose C build failed says so.
     _why = _build_error()
     if _why is not None:
@@ -76,7 +103,7 @@ if _ckernels is None and REQUESTED == "auto":
 
 def available():
     """The backends that can run here, fastest first."""
-    return ["c", "python"] if _ckernels is not None else ["python"]
+    return ["c", "python"] if ccore is not None else ["python"]
 
 
 def kernels(name=None):
@@ -87,7 +114,7 @@ def kernels(name=None):
         raise ValueError("backend must be 'c', 'python' or None, got %r" % (name,))
     name = name.lower()
     if name == "python":
-        return _reference, "python"
-    if _ckernels is None:
+        return reference, "python"
+    if ccore is None:
         raise BackendError("the C backend is not available: %s" % C_UNAVAILABLE)
-    return _ckernels, "c"
+    return ccore, "c"

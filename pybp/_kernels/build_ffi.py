@@ -1,4 +1,4 @@
-"""cffi builder for pybp._pybp_c (API mode, compiled by setup.py).
+"""cffi builder for pybp._kernels._pybp_c (API mode, compiled by setup.py).
 
 The cdef is read from csrc/pybp.h, between its two marker comments, so the
 declarations Python sees are the header's own and cannot drift from it.
@@ -10,7 +10,7 @@ import re
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")
 HEADER = os.path.join(CSRC, "pybp.h")
 SOURCES = ["pybp.c", "pybp_f32.c", "pybp_model.c"]
 
@@ -29,7 +29,8 @@ def read_cdef(path=HEADER):
     return re.sub(r"//[^\n]*", "", block)
 
 
-def _compile_args():
+def compile_args():
+    """The C compiler flags the extension is built with."""
     import platform
     if os.name == "nt":  # MSVC: precise mode neither contracts nor reorders
         return ["/fp:precise"]
@@ -43,11 +44,11 @@ def make_builder():
     builder = FFI()
     builder.cdef(read_cdef())
     builder.set_source(
-        "pybp._pybp_c",
+        "pybp._kernels._pybp_c",
         '#include "pybp.h"',
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
         include_dirs=[os.path.relpath(CSRC)],
-        extra_compile_args=_compile_args(),
+        extra_compile_args=compile_args(),
         libraries=[] if os.name == "nt" else ["m", "pthread"],
     )
     return builder

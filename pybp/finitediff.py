@@ -1,4 +1,8 @@
-"""Gradient check: backpropagation against central finite differences."""
+"""Gradient check: backpropagation against central finite differences.
+
+The function is public as pybp.gradcheck; this module also holds the step
+and the error measure that pybp.gradbench shares.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ def gradcheck(net: Any, xs: Any, ys: Optional[Any] = None, eps: float = 1e-5,
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) \
             or not (math.isfinite(eps) and eps > 0):
         raise ValueError("eps must be a finite number > 0, got %r" % (eps,))
-    data = net._dataset(xs, ys)
-    kernels, spec = net._kernels, net.spec
+    data = net.dataset(xs, ys)
+    kernels, spec = net.kernels, net.spec
     g = kernels.gradient(spec, net.params, data)
     p = array("d", net.params)
     worst = 0.0

@@ -1,9 +1,11 @@
 """The pure-Python kernels: the definition of every number pybp computes.
 
-Each function here has a twin of the same name in ``_ckernels`` (the C core
-through cffi).  In float64 the twins agree bit for bit because both evaluate
-every quantity by the same sequence of IEEE-754 double operations, spelled
-out in docs/exactness.md:
+The six functions of the kernel protocol (see ``pybp._kernels``: the last
+section of this file) have twins of the same names in ``ccore``, the C core
+through cffi; the C core's comments name the equations and the reference
+functions each of its loops computes.  In float64 the twins agree bit for
+bit because both evaluate every quantity by the same sequence of IEEE-754
+double operations, spelled out in docs/exactness.md:
 
 * every sum starts at 0.0 and adds its terms in ascending index order, one
   rounded ``+=`` at a time (the builtin ``sum`` only before Python 3.12, where
@@ -13,7 +15,7 @@ out in docs/exactness.md:
 * transcendental functions are libm's ``exp``, ``log`` and ``tanh``, called
   through ``math`` with branches that keep them from overflowing.
 
-The functions read like SPEC.md: ``feedforward``, ``delta`` (BP1),
+The functions read like docs/math.md: ``feedforward``, ``delta`` (BP1),
 ``backward`` (BP1-BP2 for one example), ``add_gradient`` (BP3-BP4 into the
 sums), ``backprop`` (BP1-BP4 for one example), ``update_mini_batch``,
 ``sgd_epoch``.  The mini-batch kernels run backward on up to four examples
@@ -21,7 +23,7 @@ and then add their gradients in one pass (``add_batch``), which is the same
 sequence of operations per parameter as one backprop after the other.
 
 A ``spec`` is a ``NetSpec`` (sizes, activation names, cost name); ``params``
-is any indexable sequence of floats in SPEC.md's flat layout; ``data`` is a
+is any indexable sequence of floats in the flat layout (``pybp.spec``); ``data`` is a
 ``pybp.dataset.Dataset``.
 """
 
@@ -118,10 +120,6 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-def relu(z):
-    return z if z > 0.0 else 0.0
-
-
 def softmax(z):
     """e^(z_j - max z) / sum_k e^(z_k - max z); the max is the first largest."""
     top = z[0]
@@ -199,24 +197,6 @@ def cost_x(cost, a, y):
     raise ValueError("unknown cost %r" % (cost,))
 
 
-# --- layout -----------------------------------------------------------------
-
-
-def nparams(sizes):
-    """P = sum_l n_l (n_{l-1} + 1)."""
-    return sum(n * (m + 1) for m, n in zip(sizes, sizes[1:]))
-
-
-def layer_offsets(sizes):
-    """(offset of W^l, offset of b^l) for l = 1 .. L in the flat layout."""
-    out = []
-    off = 0
-    for n_in, n_out in zip(sizes, sizes[1:]):
-        out.append((off, off + n_out * n_in))
-        off += n_out * (n_in + 1)
-    return out
-
-
 # --- the equations ----------------------------------------------------------
 
 
@@ -229,7 +209,7 @@ def feedforward(spec, params, x):
     zs = []
     activations = [a]
     sizes = spec.sizes
-    for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
+    for l, (w_off, b_off) in enumerate(spec.offsets, start=1):
         n_in = sizes[l - 1]
         biases = params[b_off:b_off + sizes[l]]
         z = [dot(params[row:row + n_in], a) + b
@@ -257,7 +237,7 @@ def backward(spec, params, x, y):
     """
     zs, activations = feedforward(spec, params, x)
     sizes = spec.sizes
-    offsets = layer_offsets(sizes)
+    offsets = spec.offsets
     d = delta(spec, zs[-1], activations[-1], y)
     deltas = [d]
     for l in range(len(sizes) - 1, 1, -1):
@@ -285,7 +265,7 @@ def add_gradient(spec, acc, examples, first=False):
     batch in order gives sum_x dC_x/dp in ascending example order; first=True
     says acc holds the 0.0 those sums start from.
     """
-    for l, (w_off, b_off) in enumerate(layer_offsets(spec.sizes), start=1):
+    for l, (w_off, b_off) in enumerate(spec.offsets, start=1):
         add_outer(acc, b_off, [(_ONE, deltas[l - 1]) for _, deltas in examples],
                   first)
         add_outer(acc, w_off, [(deltas[l - 1], activations[l - 1])
@@ -337,7 +317,7 @@ def apply_update(spec, params, acc, eta, lmbda, n, m):
     decay = 1.0 - eta * lmbda / n
     step = eta / m
     sizes = spec.sizes
-    for l, (w_off, b_off) in enumerate(layer_offsets(sizes), start=1):
+    for l, (w_off, b_off) in enumerate(spec.offsets, start=1):
         end = b_off + sizes[l]
         params[w_off:b_off] = to_array([
             decay * w - step * sw
@@ -355,7 +335,7 @@ def to_array(values):
     return array("d", _pack("%dd" % len(values), *values))
 
 
-# --- kernels (the interface shared with _ckernels) --------------------------
+# --- kernels (the protocol of pybp._kernels, shared with ccore) -------------
 
 
 def forward_outputs(spec, params, data):
@@ -377,7 +357,7 @@ def cost_total(spec, params, data, total=0.0):
 
 def gradient(spec, params, data):
     """Mean gradient: (sum_x dC_x/dp, x ascending) / count."""
-    acc = [0.0] * nparams(spec.sizes)
+    acc = [0.0] * spec.nparams
     if data.count > 1:
         params = as_floats(params)
     add_batch(spec, params, data, range(data.count), acc, 0.0)
@@ -407,7 +387,7 @@ def argmax(v):
 
 def sgd_step(spec, params, data, indices, eta, lmbda, n, total):
     """One SGD step on the examples `indices` of data; returns total + their C_x."""
-    acc = [0.0] * nparams(spec.sizes)
+    acc = [0.0] * spec.nparams
     weights = as_floats(params) if len(indices) > 1 else params
     total = add_batch(spec, weights, data, indices, acc, total)
     apply_update(spec, params, acc, eta, lmbda, n, len(indices))
