@@ -327,7 +327,7 @@ def _parse_csv(path, has_header, with_labels, n_classes):
     name = os.fspath(path)
     inputs, labels = array("d"), array("i")
     width = None
-    skipped = []
+    skipped: list = []
     for line, fields in _read_rows(path, has_header, skipped):
         where = "%s, line %d" % (name, line)
         if width is None:

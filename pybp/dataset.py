@@ -11,6 +11,7 @@ not copied; lists are packed once.
 
 import math
 from array import array
+from typing import Any
 
 __all__ = ["Dataset", "as_dataset"]
 
@@ -102,6 +103,16 @@ class Dataset:
 
     __slots__ = ("count", "n_inputs", "x", "x_f32", "x_u8", "divisor", "y",
                  "n_outputs", "labels", "_table")
+
+    # Memoryviews or None: exactly one of x, x_f32 and x_u8 holds the inputs
+    # (x_u8 with its divisor), and y or labels the targets, if any.
+    x: Any
+    x_f32: Any
+    x_u8: Any
+    divisor: Any
+    y: Any
+    n_outputs: Any
+    labels: Any
 
     def __init__(self, inputs, targets=None, *, labels=None, n_inputs=None,
                  divisor=None):

@@ -64,7 +64,8 @@ from .dataset import Dataset
 from .spec import NetSpec
 
 __all__ = ["LayerDiagnostics", "Probe", "diagnose", "format_table",
-           "format_report", "as_json", "all_warnings", "sample_indices", "DEFAULT_SAMPLE", "SATURATION",
+           "format_report", "as_json", "all_warnings", "sample_indices",
+           "DEFAULT_SAMPLE", "SATURATION",
            "LOW_ACTIVATION", "WARN_SATURATED", "WARN_SATURATED_WRONG",
            "WARN_DEAD", "WARN_LOW_INPUTS", "WARN_VANISHING", "WARN_STALLED"]
 
@@ -131,6 +132,7 @@ def _gather(data: Dataset, indices: Sequence[int]) -> Dataset:
     if len(indices) == data.count and list(indices) == list(range(data.count)):
         return data
     n = data.n_inputs
+    inputs: Any
     if data.x_u8 is not None:
         raw = data.x_u8
         inputs = b"".join(raw[i * n:(i + 1) * n].tobytes() for i in indices)

@@ -17,8 +17,7 @@ import zlib
 from array import array
 
 from .files import directory_error, read_bytes, save_file
-from .spec import (ACTIVATION_CODES, COST_CODES, MAX_LAYERS, combination_problem,
-                   nparams)
+from .spec import ACTIVATION_CODES, COST_CODES, MAX_LAYERS, combination_problem, nparams
 
 __all__ = ["ModelFormatError", "dumps", "loads", "save_file", "load_file",
            "ACTIVATION_CODES", "COST_CODES", "MAGIC", "VERSION"]

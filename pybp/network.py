@@ -14,8 +14,7 @@ import random
 import sys
 import time
 from array import array
-from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
 from ._kernels.reference import argmax
@@ -150,6 +149,8 @@ class Network:
                 initial parameters are the float64 ones rounded)
     """
 
+    _params: array  # set once by the params setter, then only written into
+
     def __init__(self, sizes: Sequence[int],
                  activation: Union[str, Sequence[str]] = "sigmoid",
                  cost: str = "quadratic", *, seed: Optional[int] = None,
@@ -176,7 +177,6 @@ class Network:
                               % (list(spec.sizes), spec.nparams))
         self.seed = seed
         self.init = init
-        self._params = None
         self._shuffle = _shuffler(seed)
         self.epochs_trained = 0
 
@@ -216,7 +216,7 @@ class Network:
         return self._params
 
     @params.setter
-    def params(self, values: Sequence[float]) -> None:
+    def params(self, values: Any) -> None:
         if isinstance(values, (str, bytes)):
             raise TypeError("params must be a sequence of floats")
         try:

@@ -11,7 +11,7 @@ The codes and limits below are csrc/pybp.h's PYBP_* constants; a test
 compares them with the header.
 """
 
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "relu": 3, "identity": 4,
                     "softmax": 5}
@@ -101,11 +101,11 @@ def combination_problem(activations: Sequence[str], cost: str) -> Optional[str]:
     return None
 
 
-def _check_sizes(sizes: object) -> Tuple[int, ...]:
+def _check_sizes(sizes: Any) -> Tuple[int, ...]:
     if isinstance(sizes, (str, bytes)):
         raise TypeError("sizes must be a sequence of integers, e.g. [784, 30, 10]")
     try:
-        sizes = tuple(sizes)  # type: ignore[call-overload]
+        sizes = tuple(sizes)
     except TypeError:
         raise TypeError("sizes must be a sequence of integers, got %r"
                         % (sizes,)) from None
@@ -123,14 +123,14 @@ def _check_sizes(sizes: object) -> Tuple[int, ...]:
     return sizes
 
 
-def _check_activations(activation: object, L: int) -> Tuple[str, ...]:
+def _check_activations(activation: Any, L: int) -> Tuple[str, ...]:
     if isinstance(activation, str):
         acts = [activation] * L
     else:
         try:
-            acts = list(activation)  # type: ignore[call-overload]
+            acts = list(activation)
         except TypeError:
-            raise TypeError("activation must be a name or a list of names")
+            raise TypeError("activation must be a name or a list of names") from None
         if len(acts) != L:
             raise ValueError("need %d activations (one per non-input layer), "
                              "got %d" % (L, len(acts)))
@@ -163,7 +163,7 @@ class NetSpec:
         """W^1 .. W^L as 2-D memoryviews (w[j, k]) into a flat buffer."""
         mv = memoryview(params)  # type: ignore[arg-type]
         code, size = mv.format, mv.itemsize
-        raw = mv.cast("B")
+        raw: Any = mv.cast("B")
         return [raw[size * ly.w:size * ly.b].cast(code, (ly.n_out, ly.n_in))
                 for ly in self.layers()]
 

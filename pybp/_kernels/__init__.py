@@ -30,6 +30,7 @@ never loads it.
 """
 
 import os
+from typing import Any
 
 from . import reference
 
@@ -71,6 +72,7 @@ C_UNAVAILABLE = None  # why the C backend is missing, when it is
 # ccore: the C kernels module, or None when its extension is missing.  (Not
 # bound before the import: `from . import ccore` would then find the name
 # already set and import nothing.)
+ccore: Any
 if REQUESTED == "python":
     ccore = None
     C_UNAVAILABLE = "PYBP_BACKEND=python"

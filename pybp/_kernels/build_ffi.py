@@ -59,4 +59,5 @@ def make_builder():
 ffibuilder = make_builder() if os.path.exists(HEADER) else None
 
 if __name__ == "__main__":
+    assert ffibuilder is not None, "no csrc/ beside this package"
     ffibuilder.compile(verbose=True)

@@ -20,8 +20,8 @@ import contextlib
 import os
 from array import array
 
-from ._pybp_c import ffi, lib
 from ..spec import ACTIVATION_CODES, COST_CODES
+from ._pybp_c import ffi, lib
 
 # Examples processed per C call when the caller does not fix a batch size.
 CHUNK = 256
