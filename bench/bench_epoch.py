@@ -76,7 +76,7 @@ def init_numpy(sizes, np, dtype):
 
 
 def numpy_matrix_epoch(x, labels, sizes, m, np, dtype):
-    """The fully matrix-based mini-batch SGD of SPEC.md, one epoch."""
+    """The fully matrix-based mini-batch SGD of docs/math.md, one epoch."""
     ws, bs = init_numpy(sizes, np, dtype)
     eye = np.eye(sizes[-1], dtype=dtype)
     perm = np.random.default_rng(1).permutation(len(x))

@@ -3,7 +3,7 @@
     python bench/bench_reference.py                   # this checkout
     python bench/bench_reference.py --against HEAD~1  # and an older reference
 
-Times pybp/_reference.py (the Python backend) on a [784, 30, 10] network,
+Times pybp/_kernels/reference.py (the Python backend) on a [784, 30, 10] network,
 sigmoid layers, quadratic cost, inputs uniform in [0, 1) with random labels,
 as `pybp bench gradient` draws them:
 
@@ -37,13 +37,27 @@ from pybp.dataset import Dataset  # noqa: E402
 from pybp.network import Network  # noqa: E402
 
 
+# Where the reference lives now, and where revisions before the kernel
+# package kept it.
+PLACES = ("pybp/_kernels/reference.py", "pybp/_reference.py")
+
+
+def _source_at(rev):
+    for place in PLACES:
+        shown = subprocess.run(["git", "show", "%s:%s" % (rev, place)], cwd=ROOT,
+                               capture_output=True, check=False)
+        if shown.returncode == 0:
+            return shown.stdout
+    raise SystemExit("no reference module at revision %s (looked for %s)"
+                     % (rev, ", ".join(PLACES)))
+
+
 def load_reference(rev=None):
-    """pybp/_reference.py of the working tree, or of git revision rev."""
-    path = os.path.join(ROOT, "pybp", "_reference.py")
+    """The reference module of the working tree, or of git revision rev."""
+    path = os.path.join(ROOT, *PLACES[0].split("/"))
     name = "reference_worktree"
     if rev is not None:
-        source = subprocess.run(["git", "show", "%s:pybp/_reference.py" % rev],
-                                cwd=ROOT, check=True, capture_output=True).stdout
+        source = _source_at(rev)
         fd, path = tempfile.mkstemp(suffix=".py")
         with os.fdopen(fd, "wb") as f:
             f.write(source)
