@@ -1,4 +1,5 @@
-"""Loading data: MNIST's IDX files and simple CSV files, standard library only.
+"""Data files: reading MNIST's IDX files and simple CSV files into Datasets
+(pybp.dataset holds the examples in memory), standard library only.
 
     training, validation, test = load_mnist()        # finds data/mnist
     data = load_csv("iris.csv")                      # features..., label

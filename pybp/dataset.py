@@ -1,9 +1,9 @@
-"""Dataset: examples held compactly, in the form the C core reads directly.
+"""Dataset: examples held in memory, compactly, in the form the C core reads
+directly (pybp.data reads them from files).
 
 Inputs are one flat buffer: float64 or float32 values, or uint8 bytes with
 a divisor (the input value is ``byte / divisor``, e.g. pixels / 255.0).
-Targets are
-one flat float64 buffer of n_outputs values per example, or int32 class
+Targets are one flat float64 buffer of n_outputs values per example, or int32 class
 labels standing for one-hot vectors.  Buffers that already have the right
 format (``array('d')``, ``bytes``, numpy arrays, ...) are kept as they are,
 not copied; lists are packed once.
