@@ -19,16 +19,16 @@ killed at any moment leaves the previous epoch's checkpoint intact.
 
 import base64
 import binascii
-import errno
 import json
 import math
 import os
 import random
+import re
 import sys
 import zlib
 from array import array
 
-from .files import read_bytes, save_file
+from .files import Reader, save_file
 from .spec import NetSpec
 
 __all__ = ["CheckpointError", "Checkpoint", "dumps", "loads", "save", "load",
@@ -44,6 +44,11 @@ SETTINGS = ("sizes", "activations", "cost", "eta", "lmbda", "mini_batch_size",
 OPTIONAL = {"dtype": "float64"}
 
 _HEADER_MAX = 100  # a valid header line is far shorter
+_DEPTH_MAX = 8     # a valid document nests 4 deep; a forged one may try 10**6
+SEED_MAX = 2 ** 64 - 1
+DATA_KINDS = ("mnist", "csv")
+INITS = ("normal", "scaled")
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class CheckpointError(ValueError):
@@ -133,15 +138,30 @@ def _check_settings(s, fail):
     for key in ("cost", "init", "data"):
         if not isinstance(s[key], str):
             raise fail("settings.%s is not a string" % key)
+    if s["data"] not in DATA_KINDS:
+        raise fail("settings.data is %r, not one of %s"
+                   % (s["data"][:40], ", ".join(DATA_KINDS)))
+    if s["init"] not in INITS:
+        raise fail("settings.init is %r, not one of %s"
+                   % (s["init"][:40], ", ".join(INITS)))
     for key in ("eta", "lmbda"):
         if not _is_number(s[key]) or not math.isfinite(s[key]):
             raise fail("settings.%s is not a finite number" % key)
+    if s["eta"] <= 0:
+        raise fail("settings.eta must be > 0, got %r" % s["eta"])
+    if s["lmbda"] < 0:
+        raise fail("settings.lmbda must be >= 0, got %r" % s["lmbda"])
     for key in ("mini_batch_size", "epochs", "seed"):
         if not _is_int(s[key]):
             raise fail("settings.%s is not an integer" % key)
+    for key in ("mini_batch_size", "epochs"):
+        if s[key] < 1:
+            raise fail("settings.%s must be at least 1, got %d" % (key, s[key]))
+    if not 0 <= s["seed"] <= SEED_MAX:
+        raise fail("settings.seed is not in 0 .. 2**64-1")
     for key in ("limit", "test_limit"):
-        if s[key] is not None and not _is_int(s[key]):
-            raise fail("settings.%s is not an integer or null" % key)
+        if s[key] is not None and not (_is_int(s[key]) and s[key] >= 1):
+            raise fail("settings.%s is not a positive integer or null" % key)
     for key, default in OPTIONAL.items():
         s.setdefault(key, default)
     if s["dtype"] not in ("float64", "float32"):
@@ -159,6 +179,9 @@ def _decode_state(raw, fail):
             and (raw[2] is None or _is_number(raw[2]))):
         raise fail("shuffle_state is not [version, [integers], gauss_next]")
     state = (raw[0], tuple(raw[1]), raw[2])
+    if not any(raw[1][:-1]):
+        # Mersenne Twister's all-zero state repeats 0 forever: no shuffle.
+        raise fail("shuffle_state is the all-zero generator state")
     try:
         random.Random().setstate(state)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -181,6 +204,9 @@ def _decode_params(text, nparams, fail):
     params.frombytes(raw)
     if sys.byteorder == "big":  # pragma: no cover
         params.byteswap()
+    bad = next((i for i, v in enumerate(params) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise fail("parameter %d is %r (not finite)" % (bad, params[bad]))
     return params
 
 
@@ -191,11 +217,27 @@ def _check_history(history, epoch, fail):
         if not isinstance(rec, dict) or rec.get("epoch") != i:
             raise fail("history record %d is malformed" % i)
         for key in ("correct", "total"):
-            if not _is_int(rec.get(key)):
+            if not _is_int(rec.get(key)) or rec[key] < 0:
                 raise fail("history record %d lacks an integer %s" % (i, key))
+        if rec["correct"] > rec["total"]:
+            raise fail("history record %d has correct %d > total %d"
+                       % (i, rec["correct"], rec["total"]))
         for key in ("cost", "seconds"):
             if not _is_number(rec.get(key)):
                 raise fail("history record %d lacks a number %s" % (i, key))
+
+
+def _nesting(body):
+    """How deep the arrays and objects of a JSON text nest (strings skipped),
+    found before json.loads would recurse that deep."""
+    depth = deepest = 0
+    for c in re.findall(rb"[\[\]{}]", _STRINGS.sub(b"", body)):
+        if c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def loads(data, source="checkpoint"):
@@ -238,9 +280,13 @@ def loads(data, source="checkpoint"):
     if actual != crc:
         raise fail("checksum mismatch (stored %08x, computed %08x): the file "
                    "is corrupt" % (crc, actual))
+    depth = _nesting(body)
+    if depth > _DEPTH_MAX:
+        raise fail("the JSON document nests %d deep (a checkpoint nests at "
+                   "most %d)" % (depth, _DEPTH_MAX))
     try:
         doc = json.loads(body.decode("ascii"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise fail("unreadable JSON (%s)" % exc) from None
     if not isinstance(doc, dict):
         raise fail("the JSON document is not an object")
@@ -266,9 +312,23 @@ def save(path, settings, epoch, shuffle_state, params, history, extra=None):
 
 
 def load(path):
-    """Read and check a checkpoint file; returns a Checkpoint."""
+    """Read and check a checkpoint file; returns a Checkpoint.
+
+    Reads the header line first and then only the bytes it declares (plus
+    one, to see that nothing follows): a file that is not a checkpoint costs
+    no more than its first line to refuse.
+    """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a "
-                                "checkpoint file", path)
-    return loads(read_bytes(path), source=path)
+    with Reader(path, "a checkpoint file") as f:
+        data = f.read(_HEADER_MAX)
+        end = data.find(b"\n")
+        fields = data[:end].split(b" ") if end >= 0 else []
+        if len(fields) == 4 and fields[0] == MAGIC.encode("ascii") \
+                and fields[3].isdigit() and len(fields[3]) <= 18:
+            need = end + 1 + int(fields[3])
+            if f.size is not None and f.size > need:
+                raise CheckpointError("%s: %d unexpected bytes after the end of "
+                                      "the checkpoint" % (path, f.size - need))
+            if need + 1 > len(data):
+                data += f.read(need + 1 - len(data))
+    return loads(data, source=path)

@@ -7,8 +7,10 @@ through read_bytes.  An OSError from either names the file.
 
 import errno
 import os
+import stat
 
-__all__ = ["directory_error", "named_os_error", "read_bytes", "save_file"]
+__all__ = ["Reader", "check_writable", "directory_error", "named_os_error", "read_bytes",
+           "save_file"]
 
 
 def directory_error(path, what):
@@ -23,13 +25,46 @@ def named_os_error(exc, path):
     return exc
 
 
-def read_bytes(path):
-    """All the bytes of a file; an error while reading names the file."""
-    with open(path, "rb") as f:
+class Reader:
+    """A file open for reading, bounded by its caller: read(n) returns at
+    most n bytes, and an OSError names the file."""
+
+    def __init__(self, path, what):
+        self.path = os.fspath(path)
+        if os.path.isdir(self.path):
+            raise directory_error(self.path, what)
+        self._f = open(self.path, "rb")
         try:
-            return f.read()
+            st = os.fstat(self._f.fileno())
+        except OSError:  # pragma: no cover - fstat of an open file
+            st = None
+        # The size a regular file has; None for pipes, devices and the like,
+        # whose length is only known by reading them.
+        self.size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
+
+    def read(self, n):
+        try:
+            return self._f.read(n)
         except OSError as exc:
-            raise named_os_error(exc, path) from None
+            raise named_os_error(exc, self.path) from None
+
+    def close(self):
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_bytes(path, limit=None, what="a file to read"):
+    """The bytes of a file, at most `limit` of them (None: all); an error
+    while reading names the file."""
+    with Reader(path, what) as f:
+        if limit is None:
+            return f.read(-1)
+        return f.read(limit)
 
 
 def _fsync_directory(directory):
@@ -46,24 +81,81 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def save_file(path, data):
-    """Write `data` to `path` atomically: readers see the old file or the new.
+def _target(path):
+    """Where a save to `path` writes: a symbolic link's final target (the
+    link itself stays as it is)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
 
-    The bytes go to a temporary file in the same directory (a rename is only
-    atomic within one file system), are flushed to disk, and then replace
-    `path` in one step.  If anything fails, `path` is untouched and the
-    temporary file is removed.
-    """
-    path = os.fspath(path)
+
+def _name_max(directory):
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows)
+        return 255
+
+
+def _temporary_name(directory, name):
+    """A temporary file name beside `name` that fits the file system's name
+    limit however long `name` is: `.NAME.XXXXXXXX.tmp`, NAME shortened to fit."""
+    room = _name_max(directory) - len("." + ".00000000.tmp")
+    raw = os.fsencode(name)
+    if len(raw) > room:
+        name = os.fsdecode(raw[:room]).rstrip("\udcff") or "pybp"
+        while len(os.fsencode(name)) > room:  # a multi-byte character cut in two
+            name = name[:-1]
+    return ".%s.%s.tmp" % (name, os.urandom(4).hex())
+
+
+def check_writable(path, what="a file to save a model to"):
+    """Raise the OSError a later save_file(path) would meet, now: a
+    directory in the way, no such directory, a name too long for the file
+    system, or a directory this process cannot create files in.  Lets a
+    long run check its outputs before it starts."""
+    path = _target(os.fspath(path))
     if os.path.isdir(path):
-        raise directory_error(path, "a file to save a model to")
+        raise directory_error(path, what)
+    if os.path.exists(path) and not os.path.isfile(path):
+        return  # a device or pipe: written directly
     directory, name = os.path.split(path)
     directory = directory or os.curdir
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "no such directory to save a "
                                 "model in", directory)
+    if len(os.fsencode(name)) > _name_max(directory):
+        raise OSError(errno.ENAMETOOLONG, "file name too long", path)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot create files in this "
+                              "directory", directory)
+
+
+def save_file(path, data, what="a file to save a model to"):
+    """Write `data` to `path` atomically: readers see the old file or the new.
+
+    The bytes go to a temporary file in the same directory (a rename is only
+    atomic within one file system), are flushed to disk, and then replace
+    `path` in one step.  If anything fails, `path` is untouched and the
+    temporary file is removed; the OSError names `path`.
+
+    A symbolic link is written through: its target gets the new bytes and
+    the link stays.  A file that is neither a regular file nor a directory
+    (a terminal, /dev/stdout, a pipe) is written directly, without the
+    atomic replace, which it has no use for.
+    """
+    path = _target(os.fspath(path))
+    if os.path.isdir(path):
+        raise directory_error(path, what)
+    if os.path.exists(path) and not os.path.isfile(path):
+        _write_special(path, data)
+        return
+    directory, name = os.path.split(path)
+    directory = directory or os.curdir
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "no such directory to save a "
+                                "model in", directory)
+    if len(os.fsencode(name)) > _name_max(directory):
+        raise OSError(errno.ENAMETOOLONG, "file name too long", path)
     for _ in range(100):
-        tmp = os.path.join(directory, ".%s.%s.tmp" % (name, os.urandom(4).hex()))
+        tmp = os.path.join(directory, _temporary_name(directory, name))
         try:
             # 0o666 before the umask: the permissions a plain open() gives.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -71,6 +163,8 @@ def save_file(path, data):
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise _naming(exc, path) from None
     else:  # pragma: no cover - 100 collisions of 32 random bits
         raise FileExistsError(errno.EEXIST, "no free temporary name", path)
     try:
@@ -79,10 +173,30 @@ def save_file(path, data):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.remove(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from None
         raise
     _fsync_directory(directory)
+
+
+def _write_special(path, data):
+    """Write to a device or pipe as it is: no temporary file, no rename."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise _naming(exc, path) from None
+
+
+def _naming(exc, path):
+    """An OSError met while saving `path`, naming `path` (not the temporary
+    file, or no file at all) when it has an error number to keep."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, path)

@@ -16,7 +16,7 @@ import sys
 import zlib
 from array import array
 
-from .files import directory_error, read_bytes, save_file
+from .files import Reader, save_file
 from .spec import ACTIVATION_CODES, COST_CODES, MAX_LAYERS, combination_problem, nparams
 
 __all__ = ["ModelFormatError", "dumps", "loads", "save_file", "load_file",
@@ -183,9 +183,37 @@ def loads(data, source="model data"):
     return sizes, activations, cost, params
 
 
+def _declared_length(head):
+    """The file length a model header implies, or None when the header is
+    too short or not a model's (loads then says what is wrong)."""
+    if len(head) < _FIXED.size or bytes(head[:len(MAGIC)]) != MAGIC:
+        return None
+    nlayers = _FIXED.unpack_from(head, 0)[2]
+    if not 2 <= nlayers <= MAX_LAYERS or len(head) < _params_offset(nlayers):
+        return None
+    sizes = struct.unpack_from("<%dI" % nlayers, head, _FIXED.size)
+    return _params_offset(nlayers) + 8 * nparams(sizes) + 4
+
+
+# The longest header: the fixed part, MAX_LAYERS sizes and activations, P.
+_HEAD_MAX = _params_offset(MAX_LAYERS)
+
+
 def load_file(path):
-    """Read and decode a model file: (sizes, activations, cost, params)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise directory_error(path, "a pybp model file")
-    return loads(read_bytes(path), source=str(path))
+    """Read and decode a model file: (sizes, activations, cost, params).
+
+    Reads only what the header says the file holds (plus one byte, to see
+    that nothing follows), so a file that is not a model, or one far longer
+    than its header declares, costs no more than its header to refuse.
+    """
+    source = str(os.fspath(path))
+    with Reader(path, "a pybp model file") as f:
+        data = f.read(_HEAD_MAX)
+        need = _declared_length(data)
+        if need is not None:
+            if f.size is not None and f.size > need:
+                raise ModelFormatError("%s: %d unexpected bytes after the end "
+                                       "of the model" % (source, f.size - need))
+            if need + 1 > len(data):
+                data += f.read(need + 1 - len(data))
+    return loads(data, source=source)
