@@ -16,6 +16,15 @@ from typing import Any
 __all__ = ["Dataset", "as_dataset"]
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+_INT_FORMATS = set("bBhHiIlLqQ")
+
+
+def _finite_sum(values):
+    """True if the values are all finite (a cheap test first: their sum)."""
+    return math.isfinite(sum(values)) or all(map(math.isfinite, values))
+
+
 def _is_buffer(obj):
     try:
         memoryview(obj)
@@ -102,7 +111,7 @@ class Dataset:
     """
 
     __slots__ = ("count", "n_inputs", "x", "x_f32", "x_u8", "divisor", "y",
-                 "n_outputs", "labels", "_table")
+                 "n_outputs", "labels", "_table", "_sealed")
 
     # Memoryviews or None: exactly one of x, x_f32 and x_u8 holds the inputs
     # (x_u8 with its divisor), and y or labels the targets, if any.
@@ -113,6 +122,19 @@ class Dataset:
     y: Any
     n_outputs: Any
     labels: Any
+
+    def __setattr__(self, name, value):
+        # Read-only once made: the C core reads count * n_inputs values from
+        # the buffers, so a count changed behind their back would read past
+        # their ends.
+        if getattr(self, "_sealed", False):
+            raise AttributeError("a Dataset is read-only; make a new one "
+                                 "(or a smaller one with subset())")
+        object.__setattr__(self, name, value)
+
+    def _seal(self):
+        object.__setattr__(self, "_sealed", True)
+        return self
 
     def __init__(self, inputs, targets=None, *, labels=None, n_inputs=None,
                  divisor=None):
@@ -147,6 +169,7 @@ class Dataset:
             self._init_targets(targets)
         elif labels is not None:
             self._init_labels(labels)
+        self._seal()
 
     def _set_count(self, length, width, rows=None):
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
@@ -164,6 +187,10 @@ class Dataset:
                 or not math.isfinite(divisor) or divisor <= 0:
             raise ValueError("divisor must be a finite number > 0, got %r"
                              % (divisor,))
+        if not 255.0 / divisor <= FLOAT32_MAX:
+            raise ValueError("divisor %r is too small: 255 / divisor must be "
+                             "within float32's range (at most %g)"
+                             % (divisor, FLOAT32_MAX))
         if n_inputs is None:
             raise ValueError("uint8 inputs need n_inputs")
         if not _is_buffer(inputs):
@@ -201,6 +228,19 @@ class Dataset:
         self.n_outputs = width
 
     def _init_labels(self, labels):
+        if isinstance(labels, (str, bool)):
+            raise TypeError("labels: expected integers (class indices)")
+        if _is_buffer(labels):
+            # Element by element: array("i", bytes) would reinterpret the
+            # raw bytes as int32, and a uint8 buffer is one class per byte.
+            mv = memoryview(labels)
+            if mv.format.lstrip("<=@") not in _INT_FORMATS:
+                raise TypeError("labels: a buffer of integers is needed, got "
+                                "format %r" % mv.format)
+            labels = mv.cast("B").cast(mv.format.lstrip("<=@")).tolist() \
+                if mv.ndim != 1 else mv.tolist()
+        elif isinstance(labels, (list, tuple)) and any(type(v) is bool for v in labels):
+            raise TypeError("labels: booleans are not class indices")
         try:
             packed = array("i", labels)
         except OverflowError:
@@ -241,12 +281,15 @@ class Dataset:
         """
         if self.x_u8 is not None or kind == self.input_type:
             return self
-        new = self._copy_with(self.count)
         if kind == "float32":
-            new.x, new.x_f32 = None, memoryview(array("f", self.x))
+            x, x_f32 = None, memoryview(array("f", self.x))
+            if not _finite_sum(x_f32):
+                bad = next(i for i, v in enumerate(x_f32) if not math.isfinite(v))
+                raise ValueError("inputs: value %r (example %d) is beyond float32's "
+                                 "range (about 3.4e38)" % (self.x[bad], bad // self.n_inputs))
         else:
-            new.x, new.x_f32 = memoryview(array("d", self.x_f32)), None
-        return new
+            x, x_f32 = memoryview(array("d", self.x_f32)), None
+        return self._copy_with(self.count, x=x, x_f32=x_f32)
 
     def __repr__(self):
         kind = ("uint8/%g" % self.divisor if self.x_u8 is not None
@@ -267,7 +310,8 @@ class Dataset:
         table = self._table
         if table is None:
             d = self.divisor
-            table = self._table = [b / d for b in range(256)]
+            table = [b / d for b in range(256)]
+            object.__setattr__(self, "_table", table)  # a cache, not a change
         return [table[b] for b in self.x_u8[i * n:(i + 1) * n]]
 
     def target(self, i, n_outputs):
@@ -300,21 +344,24 @@ class Dataset:
             raise ValueError("subset size must be a positive integer")
         return self._copy_with(min(count, self.count))
 
-    def _copy_with(self, count):
-        """The first `count` examples, sharing every buffer."""
+    def _copy_with(self, count, **inputs):
+        """The first `count` examples, sharing every buffer (or taking the
+        inputs given as x=..., x_f32=...)."""
         new = object.__new__(Dataset)
         new.count = count
         new.n_inputs = self.n_inputs
         n = self.n_inputs
-        new.x = None if self.x is None else self.x[:count * n]
-        new.x_f32 = None if self.x_f32 is None else self.x_f32[:count * n]
+        x = inputs.get("x", self.x)
+        x_f32 = inputs.get("x_f32", self.x_f32)
+        new.x = None if x is None else x[:count * n]
+        new.x_f32 = None if x_f32 is None else x_f32[:count * n]
         new.x_u8 = None if self.x_u8 is None else self.x_u8[:count * n]
         new.divisor = self.divisor
         new.n_outputs = self.n_outputs
         new.y = None if self.y is None else self.y[:count * self.n_outputs]
         new.labels = None if self.labels is None else self.labels[:count]
         new._table = self._table
-        return new
+        return new._seal()
 
 
 def as_dataset(data, what="data"):

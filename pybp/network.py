@@ -22,6 +22,9 @@ from .dataset import Dataset, as_dataset
 from .spec import MAX_THREADS, NetSpec
 
 INITS = ("normal", "scaled")
+# Seconds per kernel call of an epoch that reports no progress: how long
+# Ctrl-C may wait (an epoch of the C backend would otherwise be one call).
+PIECE_SECONDS = 0.1
 
 # What the methods accept as examples: a Dataset, rows of inputs (with ys
 # given separately), a pair (xs, ys) or a list of (x, y) pairs.
@@ -49,18 +52,19 @@ def _backend_for(backend, dtype):
 class DivergenceError(ArithmeticError):
     """Training produced NaN or infinite parameters.
 
-    Attributes: epoch and batch (both counted from 1), batches (mini-batches
-    per epoch) and eta.  The network keeps its parameters from just before
-    the mini-batch at fault.
+    Attributes: epoch and batch (both counted from 1; None for a single
+    update_mini_batch step), batches (mini-batches per epoch) and eta.  The
+    network keeps its parameters from just before the mini-batch at fault.
     """
 
     def __init__(self, epoch, batch, batches, eta):
         self.epoch, self.batch, self.batches, self.eta = epoch, batch, batches, eta
+        where = ("in epoch %d, mini-batch %d of %d" % (epoch, batch, batches)
+                 if epoch is not None else "in update_mini_batch")
         super().__init__(
-            "training diverged in epoch %d, mini-batch %d of %d: the parameters "
-            "became NaN or infinite. The learning rate eta=%g is most likely "
-            "too large; try a smaller eta (or the scaled init)."
-            % (epoch, batch, batches, eta))
+            "training diverged %s: the parameters became NaN or infinite. The "
+            "learning rate eta=%g is most likely too large; try a smaller eta "
+            "(or the scaled init)." % (where, eta))
 
 
 def _all_finite(values):
@@ -85,6 +89,17 @@ def _check_number(value, name, *, positive=False, nonnegative=False):
     if nonnegative and value < 0.0:
         raise ValueError("%s must be >= 0, got %r" % (name, value))
     return value
+
+
+def _check_inputs(data, indices):
+    """A Dataset's inputs are checked when it is made; one whose buffer was
+    written to since (a numpy array, say) is caught here, when training
+    diverges on it, instead of blaming the learning rate."""
+    for i in indices:
+        if not _all_finite(data.input(i)):
+            raise ValueError("training_data: example %d holds a value that is "
+                             "not finite (was its buffer changed after the "
+                             "Dataset was made?)" % i)
 
 
 def _check_count(value, name):
@@ -226,8 +241,13 @@ class Network:
         if len(new) != self.spec.nparams:
             raise ValueError("params: expected %d values for sizes %r, got %d"
                              % (self.spec.nparams, self.sizes, len(new)))
-        if not all(map(math.isfinite, new)):
-            raise ValueError("params: every parameter must be finite")
+        if not _all_finite(new):
+            bad = next(i for i, v in enumerate(new) if not math.isfinite(v))
+            if new.typecode == "f" and math.isfinite(values[bad]):
+                raise ValueError("params: parameter %d is %r, beyond float32's "
+                                 "range (about 3.4e38)" % (bad, values[bad]))
+            raise ValueError("params: every parameter must be finite "
+                             "(parameter %d is %r)" % (bad, new[bad]))
         if getattr(self, "_params", None) is None:
             self._params = new
         else:  # keep the same storage, so views stay valid
@@ -379,7 +399,12 @@ class Network:
         n = data.count if n is None else _check_count(n, "n")
         if n > sys.maxsize:
             raise ValueError("n must be at most %d, got %d" % (sys.maxsize, n))
+        snapshot = array(self._params.typecode, self._params)
         self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
+        if not _all_finite(self._params):
+            self._params[:] = snapshot
+            _check_inputs(data, range(data.count))
+            raise DivergenceError(None, None, None, eta)
 
     def sgd(self, training_data: Examples, epochs: int, mini_batch_size: int,
             eta: float, lmbda: float = 0.0, test_data: Optional[Examples] = None,
@@ -459,14 +484,18 @@ class Network:
     def _run_epoch(self, data, m, eta, lmbda, progress):
         """One epoch of sgd on a validated Dataset; returns its record.
 
-        Undone if memory runs out: MemoryError (scratch space for a large
-        mini-batch) leaves the parameters and the shuffle state as they were
-        before the epoch.
+        Undone if it does not finish: MemoryError (scratch space for a large
+        mini-batch), KeyboardInterrupt or an exception from `progress` leave
+        the parameters and the shuffle state as they were before the epoch.
         """
         params, state = self._params[:], self._shuffle.getstate()
         try:
             return self._epoch_pieces(data, m, eta, lmbda, progress)
-        except MemoryError:
+        except DivergenceError:
+            raise  # the parameters from before the mini-batch at fault stay
+        except BaseException:
+            # Out of memory, Ctrl-C, an exception from the progress callback:
+            # the epoch never happened, so a retry gives the uninterrupted bits.
             self._params[:] = params
             self._shuffle.setstate(state)
             raise
@@ -475,31 +504,38 @@ class Network:
         """The epoch itself: shuffle, then kernel calls over pieces.
 
         The epoch runs as kernel calls over pieces of whole mini-batches
-        (which changes no bit): one call on the C backend, where each call
-        costs a conversion of the parameters; 10 pieces on the Python
-        backend, 50 when progress is reported.  When the parameters stop
-        being finite, the piece is replayed one mini-batch at a time from a
-        snapshot to name the mini-batch at fault, the parameters are left as
-        they were before it, and DivergenceError is raised.
+        (which changes no bit): 50 when progress is reported, otherwise
+        pieces of about PIECE_SECONDS each, timed as they run, so that
+        Ctrl-C (which Python sees between calls) stops an epoch soon.  When
+        the parameters stop being finite, the piece is replayed one
+        mini-batch at a time from a snapshot to name the mini-batch at
+        fault, the parameters are left as they were before it, and
+        DivergenceError is raised.
         """
         count = data.count
         perm = list(range(count))
         self._shuffle.shuffle(perm)
-        pieces = 50 if progress is not None else 1 if self.backend == "c" else 10
-        piece = max(1, (count // pieces) // m) * m
+        piece = max(1, (count // 50) // m) * m
         kernels, spec, params = self._kernels, self.spec, self._params
         data = data.inputs_as(self.dtype)
         total = 0.0
         start = time.perf_counter()
-        for lo in range(0, count, piece):
+        lo = 0
+        while lo < count:
             before, snapshot = total, array(params.typecode, params)
+            began = time.perf_counter()
             total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
                                       eta, lmbda, count, total, self._threads)
             if not _all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 self._find_divergence(data, perm, lo, piece, m, eta, lmbda, before)
+            lo += piece
             if progress is not None:
-                progress(min(lo + piece, count), count)
+                progress(min(lo, count), count)
+            else:
+                took = time.perf_counter() - began
+                per_batch = max(took, 1e-9) / (piece // m)
+                piece = max(1, int(PIECE_SECONDS / per_batch)) * m
         seconds = time.perf_counter() - start
         self.epochs_trained += 1
         return {"epoch": self.epochs_trained, "cost": total / count,
@@ -509,6 +545,7 @@ class Network:
         """Replay perm[lo:lo+piece] batch by batch; raise at the first bad one."""
         count, params = data.count, self._params
         for b in range(lo, min(lo + piece, count), m):
+            _check_inputs(data, perm[b:b + m])
             snapshot = array(params.typecode, params)
             total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
                                             m, eta, lmbda, count, total,

@@ -189,6 +189,15 @@ def _data(data, T=_F64):
     keep = [d]
     data = data.inputs_as(T.input_type)
     keep.append(data)
+    # The C core reads count rows from each buffer and cannot see their
+    # ends: check them here, whatever the Dataset says of itself.
+    inputs = data.x if data.x is not None else data.x_f32 if data.x_f32 is not None \
+        else data.x_u8
+    if len(inputs) < data.count * data.n_inputs or data.count < 1 \
+            or (data.y is not None and len(data.y) < data.count * data.n_outputs) \
+            or (data.labels is not None and len(data.labels) < data.count):
+        raise ValueError("data: its buffers hold fewer than %d examples"
+                         % data.count)
     if data.x is not None:
         buf = ffi.from_buffer("double[]", data.x)
         d.x = buf
