@@ -12,6 +12,7 @@ import math
 import os
 import random
 import sys
+import threading
 import time
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -142,6 +143,64 @@ def _shuffler(seed):
     return random.Random("pybp-shuffle:%d" % seed)
 
 
+class _Guard:
+    """Refuses the concurrent use of one network that would lose updates or
+    read half-written parameters: while one thread trains (writes), no other
+    may use it; any number may read at once.  A thread may read during its
+    own training (sgd evaluates between epochs)."""
+
+    __slots__ = ("_lock", "_readers", "_writer", "_depth")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._writer = None  # the training thread's id
+        self._depth = 0
+
+    def enter(self, write):
+        me = threading.get_ident()
+        with self._lock:
+            if self._writer is not None and self._writer != me \
+                    or write and self._writer is None and self._readers:
+                raise RuntimeError(
+                    "this Network is in use by another thread; one Network "
+                    "trains in one thread at a time (give each thread its own "
+                    "net.copy())")
+            if write:
+                self._writer = me
+                self._depth += 1
+            else:
+                self._readers += 1
+
+    def leave(self, write):
+        with self._lock:
+            if write:
+                self._depth -= 1
+                if not self._depth:
+                    self._writer = None
+            else:
+                self._readers -= 1
+
+
+class _Use:
+    """with _Use(guard, write): ... holds the guard for a block."""
+
+    __slots__ = ("guard", "write")
+
+    def __init__(self, guard, write):
+        self.guard, self.write = guard, write
+
+    def __enter__(self):
+        self.guard.enter(self.write)
+
+    def __exit__(self, *exc):
+        self.guard.leave(self.write)
+
+
+_NONFINITE = ("params: a parameter is NaN or infinite (written into net.params?); "
+              "no result is computed from it")
+
+
 class Network:
     """A fully-connected feedforward network trained by backpropagation.
 
@@ -179,6 +238,7 @@ class Network:
         """Everything but the parameters: the one place a Network is put
         together (__init__, copy and from_params all come here)."""
         self.spec = spec
+        self._guard = _Guard()
         self._kernels, self.backend = _kernels.kernels(backend)
         self.dtype = _check_dtype(dtype, self.backend)
         self.threads = threads
@@ -251,7 +311,8 @@ class Network:
         if getattr(self, "_params", None) is None:
             self._params = new
         else:  # keep the same storage, so views stay valid
-            self._params[:] = new
+            with _Use(self._guard, True):
+                self._params[:] = new
 
     @property
     def weights(self) -> List[memoryview]:
@@ -311,6 +372,19 @@ class Network:
                 raise ValueError("%s: no targets or labels" % what)
         return data
 
+    def _call(self, name, *args, write=False):
+        """kernels.name(spec, params, *args), guarded against concurrent use;
+        the Python backend first checks that the parameters are finite (the
+        C core checks them itself)."""
+        guard = self._guard
+        guard.enter(write)
+        try:
+            if self.backend == "python" and not _all_finite(self._params):
+                raise ValueError(_NONFINITE)
+            return getattr(self._kernels, name)(self.spec, self._params, *args)
+        finally:
+            guard.leave(write)
+
     def _vector(self, x, n, what):
         if isinstance(x, (str, bytes)):
             raise TypeError("%s must be a sequence of numbers" % what)
@@ -330,14 +404,14 @@ class Network:
         """The output activations a^L for one input x, as a list of floats."""
         x = self._vector(x, self.spec.sizes[0], "input x")
         data = Dataset(x, n_inputs=len(x))
-        return self._kernels.forward_outputs(self.spec, self._params, data).tolist()
+        return self._call("forward_outputs", data).tolist()
 
     def outputs(self, data: Examples) -> List[List[float]]:
         """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
         if not isinstance(data, Dataset):
             data = Dataset(data)
         data = self.dataset(data, targets=False)
-        flat = self._kernels.forward_outputs(self.spec, self._params, data)
+        flat = self._call("forward_outputs", data)
         n = self.spec.sizes[-1]
         return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
 
@@ -348,12 +422,12 @@ class Network:
     def cost(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> float:
         """Mean cost (1/n) sum_x C_x over the examples."""
         data = self.dataset(xs, ys)
-        return self._kernels.cost_total(self.spec, self._params, data) / data.count
+        return self._call("cost_total", data) / data.count
 
     def gradient(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> array:
         """Mean gradient over the examples, flat, in the layout of docs/math.md."""
         data = self.dataset(xs, ys)
-        return self._kernels.gradient(self.spec, self._params, data)
+        return self._call("gradient", data)
 
     def backprop(self, x: Sequence[float], y: Union[int, Sequence[float]]
                  ) -> Tuple[List[List[float]], List[List[List[float]]]]:
@@ -370,7 +444,7 @@ class Network:
             data = Dataset(x, n_inputs=n_in, labels=[y])
         else:
             data = Dataset(x, self._vector(y, n_out, "target y"), n_inputs=n_in)
-        g = self._kernels.gradient(self.spec, self._params, data)
+        g = self._call("gradient", data)
         nabla_b, nabla_w = [], []
         for layer in self.spec.layers():
             nabla_w.append([g[row:row + layer.n_in].tolist()
@@ -381,7 +455,7 @@ class Network:
     def evaluate(self, test_data: Examples) -> int:
         """How many examples the network classifies correctly (argmax)."""
         data = self.dataset(test_data, what="test_data")
-        return self._kernels.evaluate(self.spec, self._params, data)
+        return self._call("evaluate", data)
 
     def update_mini_batch(self, xs: Examples, ys: Optional[Sequence[Any]] = None,
                           eta: Optional[float] = None, lmbda: float = 0.0,
@@ -399,12 +473,13 @@ class Network:
         n = data.count if n is None else _check_count(n, "n")
         if n > sys.maxsize:
             raise ValueError("n must be at most %d, got %d" % (sys.maxsize, n))
-        snapshot = array(self._params.typecode, self._params)
-        self._kernels.update_mini_batch(self.spec, self._params, data, eta, lmbda, n)
-        if not _all_finite(self._params):
-            self._params[:] = snapshot
-            _check_inputs(data, range(data.count))
-            raise DivergenceError(None, None, None, eta)
+        with _Use(self._guard, True):
+            snapshot = array(self._params.typecode, self._params)
+            self._call("update_mini_batch", data, eta, lmbda, n, write=True)
+            if not _all_finite(self._params):
+                self._params[:] = snapshot
+                _check_inputs(data, range(data.count))
+                raise DivergenceError(None, None, None, eta)
 
     def sgd(self, training_data: Examples, epochs: int, mini_batch_size: int,
             eta: float, lmbda: float = 0.0, test_data: Optional[Examples] = None,
@@ -432,16 +507,17 @@ class Network:
             m = data.count
         probe = self._probe(data, diagnose)
         history = []
-        for _ in range(epochs):
-            record = self._run_epoch(data, m, eta, lmbda, progress)
-            if test is not None:
-                record["correct"] = self.evaluate(test)
-                record["total"] = test.count
-            if probe is not None:
-                record["diagnostics"] = probe.run(self)
-            history.append(record)
-            if callback is not None:
-                callback(record)
+        with _Use(self._guard, True):
+            for _ in range(epochs):
+                record = self._run_epoch(data, m, eta, lmbda, progress)
+                if test is not None:
+                    record["correct"] = self.evaluate(test)
+                    record["total"] = test.count
+                if probe is not None:
+                    record["diagnostics"] = probe.run(self)
+                history.append(record)
+                if callback is not None:
+                    callback(record)
         return history
 
     def diagnose(self, xs: Examples, ys: Optional[Sequence[Any]] = None, *,
@@ -479,7 +555,8 @@ class Network:
         m = min(_check_count(mini_batch_size, "mini_batch_size"), data.count)
         eta = _check_number(eta, "eta", positive=True)
         lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
-        return self._run_epoch(data, m, eta, lmbda, progress)
+        with _Use(self._guard, True):
+            return self._run_epoch(data, m, eta, lmbda, progress)
 
     def _run_epoch(self, data, m, eta, lmbda, progress):
         """One epoch of sgd on a validated Dataset; returns its record.
@@ -488,6 +565,8 @@ class Network:
         mini-batch), KeyboardInterrupt or an exception from `progress` leave
         the parameters and the shuffle state as they were before the epoch.
         """
+        if not _all_finite(self._params):
+            raise ValueError(_NONFINITE)
         params, state = self._params[:], self._shuffle.getstate()
         try:
             return self._epoch_pieces(data, m, eta, lmbda, progress)
