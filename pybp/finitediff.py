@@ -31,6 +31,9 @@ def gradcheck(net: Any, xs: Any, ys: Optional[Any] = None, eps: float = 1e-5,
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) \
             or not (math.isfinite(eps) and eps > 0):
         raise ValueError("eps must be a finite number > 0, got %r" % (eps,))
+    if isinstance(floor, bool) or not isinstance(floor, (int, float)) \
+            or not (math.isfinite(floor) and floor > 0):
+        raise ValueError("floor must be a finite number > 0, got %r" % (floor,))
     data = net.dataset(xs, ys)
     kernels, spec = net.kernels, net.spec
     g = kernels.gradient(spec, net.params, data)

@@ -22,7 +22,12 @@ __all__ = ["summary", "format_summary"]
 
 
 def _norm(values) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
+    """sqrt(sum v^2), scaled by the largest |v| so that no square overflows
+    (inf only where the norm itself is beyond the float64 range)."""
+    top = max(map(abs, values), default=0.0)
+    if top == 0.0 or not math.isfinite(top):
+        return top
+    return top * math.sqrt(math.fsum((v / top) ** 2 for v in values))
 
 
 def summary(net: "Network", source: Optional[str] = None) -> Dict[str, Any]:

@@ -256,3 +256,185 @@ def test_write_errors_name_the_file(tmp_path, monkeypatch):
         _net().save(path)
     assert e.value.errno == 28 and e.value.filename == str(path)
     assert os.listdir(tmp_path) == []
+
+
+# --- datasets and networks ------------------------------------------------------
+
+
+def test_a_dataset_is_read_only():
+    ds = pybp.Dataset([[0.1, 0.2, 0.3]] * 4, labels=[0, 1, 0, 1])
+    for name, value in [("count", 10 ** 8), ("count", 5), ("n_inputs", 1),
+                        ("labels", array("i", [0])), ("x", None), ("divisor", 1.0)]:
+        with pytest.raises(AttributeError, match="read-only"):
+            setattr(ds, name, value)
+    assert ds.count == 4
+    assert ds.subset(2).count == 2 and ds.inputs_as("float32").count == 4
+    with pytest.raises(AttributeError):
+        ds.subset(2).count = 4
+
+
+@pytest.mark.parametrize("backend", ["python", "c"])
+def test_the_c_wrapper_checks_buffers_against_count(backend):
+    if backend not in pybp.available_backends():
+        pytest.skip("no C backend")
+    from pybp.dataset import Dataset
+    net = pybp.Network([3, 2], seed=0, backend=backend)
+    ds = Dataset([[0.1, 0.2, 0.3]] * 4)
+    forged = object.__new__(Dataset)  # past the read-only guard, on purpose
+    for name in Dataset.__slots__[:-1]:
+        object.__setattr__(forged, name, getattr(ds, name))
+    object.__setattr__(forged, "count", 10 ** 8)
+    if backend == "c":
+        with pytest.raises(ValueError, match="fewer than 100000000 examples"):
+            net.kernels.forward_outputs(net.spec, net.params, forged)
+
+
+@pytest.mark.parametrize("labels, exc, words", [
+    ([True, False], TypeError, "booleans are not class indices"),
+    ("ab", TypeError, "expected integers"),
+    (array("d", [0.0, 1.0]), TypeError, "a buffer of integers"),
+])
+def test_bad_labels(labels, exc, words):
+    with pytest.raises(exc, match=words):
+        pybp.Dataset([[0.5], [0.25]], labels=labels)
+
+
+def test_labels_from_bytes_are_one_class_per_byte():
+    ds = pybp.Dataset([[0.5]] * 4, labels=b"\x01\x02\x00\x09")
+    assert list(ds.labels) == [1, 2, 0, 9]
+    ds = pybp.Dataset([[0.5]] * 2, labels=array("q", [3, 4]))
+    assert list(ds.labels) == [3, 4]
+
+
+def test_a_divisor_that_overflows_is_refused():
+    with pytest.raises(ValueError, match="divisor 1e-308 is too small"):
+        pybp.Dataset(bytes(6), n_inputs=3, divisor=1e-308)
+    assert pybp.Dataset(bytes(6), n_inputs=3, divisor=255.0).count == 2
+
+
+def test_float32_refuses_inputs_beyond_its_range(c_backend):
+    net = pybp.Network([2, 1], seed=0, dtype="float32")
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        net.feedforward([1e300, 1.0])
+    with pytest.raises(ValueError, match="example 1"):
+        net.outputs([[0.0, 1.0], [1.0, -1e39]])
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        net.params = [1e39] * len(net.params)
+    big = pybp.Network.from_params([1, 1], "identity", "quadratic", [1e300, 0.0])
+    with pytest.raises(ValueError, match="parameter 0 is 1e\\+300, beyond float32"):
+        big.copy(dtype="float32")
+
+
+@pytest.mark.parametrize("backend", ["python", "c"])
+def test_update_mini_batch_that_diverges_raises(backend):
+    if backend not in pybp.available_backends():
+        pytest.skip("no C backend")
+    net = pybp.Network.from_params([2, 1], "sigmoid", "quadratic", [0.5, -0.25, 1.0],
+                                   backend=backend)
+    before = bytes(net.params)
+    with pytest.raises(pybp.DivergenceError, match="in update_mini_batch") as e:
+        net.update_mini_batch([[1.0, 2.0]], [[0.0]], eta=1e300, lmbda=1e300)
+    assert e.value.epoch is None and e.value.eta == 1e300
+    assert bytes(net.params) == before
+
+
+@pytest.mark.parametrize("backend", ["python", "c"])
+def test_an_interrupted_epoch_leaves_the_network_as_it_was(backend):
+    if backend not in pybp.available_backends():
+        pytest.skip("no C backend")
+    rng = random.Random(3)
+    xs = [[rng.random() for _ in range(4)] for _ in range(200)]
+    ys = [rng.randrange(3) for _ in range(200)]
+    data = pybp.Dataset(xs, labels=ys)
+    net = pybp.Network([4, 5, 3], seed=2, backend=backend)
+    whole = net.copy()
+    whole.sgd(data, 1, 10, 0.5)
+
+    def stop(done, count):
+        if done > count // 2:
+            raise KeyboardInterrupt
+    before, state = bytes(net.params), net.shuffle_state
+    for how in (stop, lambda done, count: 1 / 0):
+        with pytest.raises((KeyboardInterrupt, ZeroDivisionError)):
+            net.sgd(data, 1, 10, 0.5, progress=how)
+        assert bytes(net.params) == before and net.shuffle_state == state
+        assert net.epochs_trained == 0
+    net.sgd(data, 1, 10, 0.5)  # the retry gives the uninterrupted bits
+    assert bytes(net.params) == bytes(whole.params)
+
+
+def test_inputs_changed_after_the_dataset_was_made_are_named():
+    np = pytest.importorskip("numpy")
+    xs = np.full((20, 2), 0.5)
+    ds = pybp.Dataset(xs.reshape(-1), labels=[0, 1] * 10, n_inputs=2)
+    xs[7, 1] = np.nan
+    net = pybp.Network([2, 2], seed=0)
+    with pytest.raises(ValueError, match="example 7 holds a value that is not finite"):
+        net.sgd(ds, 1, 5, 0.5)
+
+
+@pytest.mark.parametrize("backend", ["python", "c"])
+def test_no_result_from_non_finite_parameters(backend):
+    if backend not in pybp.available_backends():
+        pytest.skip("no C backend")
+    for act in ("sigmoid", "relu"):
+        net = pybp.Network([2, 3, 2], act, seed=0, backend=backend)
+        net.params[0] = float("nan")
+        for call in (lambda: net.feedforward([0.5, 0.5]),
+                     lambda: net.evaluate(([[0.5, 0.5]], [1])),
+                     lambda: net.cost([[0.5, 0.5]], [1]),
+                     lambda: net.gradient([[0.5, 0.5]], [1]),
+                     lambda: net.sgd(([[0.5, 0.5]], [1]), 1, 1, 0.5)):
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                call()
+
+
+def test_concurrent_training_of_one_network_is_refused():
+    rng = random.Random(1)
+    xs = [[rng.random() for _ in range(20)] for _ in range(3000)]
+    data = pybp.Dataset(xs, labels=[rng.randrange(4) for _ in xs])
+    net = pybp.Network([20, 30, 4], seed=0)
+    started, errors = threading.Event(), []
+
+    def slow(done, count):
+        started.set()
+        release.wait(30)
+    release = threading.Event()
+    trainer = threading.Thread(target=lambda: net.sgd(data, 1, 10, 0.5, progress=slow))
+    trainer.start()
+    started.wait(30)
+    for call in (lambda: net.sgd(data, 1, 10, 0.5), lambda: net.feedforward([0.0] * 20),
+                 lambda: net.update_mini_batch(xs[:2], [0, 1], eta=0.1)):
+        try:
+            call()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+    release.set()
+    trainer.join(60)
+    assert len(errors) == 3 and all("in use by another thread" in e for e in errors)
+    assert net.epochs_trained == 1
+    # reads from several threads at once are fine
+    outs = []
+    readers = [threading.Thread(target=lambda: outs.append(net.feedforward([0.5] * 20)))
+               for _ in range(4)]
+    [t.start() for t in readers]
+    [t.join() for t in readers]
+    assert len(outs) == 4 and all(o == outs[0] for o in outs)
+
+
+def test_gradcheck_floor_must_be_positive():
+    net = pybp.Network([2, 2], seed=0)
+    for floor in (0.0, -1.0, float("nan"), "1"):
+        with pytest.raises(ValueError, match="floor must be a finite number > 0"):
+            pybp.gradcheck(net, [[0.5, 0.5]], [1], floor=floor)
+
+
+def test_summary_norms_do_not_overflow_below_the_float64_range():
+    from pybp.summary import summary
+    net = pybp.Network.from_params([2, 1], "identity", "quadratic", [1e200, 1e200, 1e154])
+    layer = summary(net)["layers"][0]
+    assert layer["weight_norm"] == pytest.approx(1e200 * 2 ** 0.5, rel=1e-15)
+    assert layer["bias_norm"] == 1e154
+    huge = pybp.Network.from_params([2, 1], "identity", "quadratic",
+                                    [1.7e308, 1.7e308, 0.0])
+    assert summary(huge)["layers"][0]["weight_norm"] == float("inf")  # really beyond
