@@ -63,11 +63,11 @@
  * path; each gives the same bits, since every vector lane is one element's
  * own sum.  pybp_net.isa forces a path (for tests and benchmarks).
  *
- * Threads: pybp_sgd_epoch can share each mini-batch among worker threads:
- * the first layer by its output columns, the rest of the forward and
- * backward passes by examples, the other layers' updates by weight rows
- * (see pybp__epoch_part).  Every sum is still computed whole by one thread,
- * so the results do not depend on the number of threads.
+ * Threads (pybp_threads.h): pybp_sgd_epoch can share each mini-batch
+ * among worker threads: the forward and backward passes by examples, BP4
+ * and the update by blocks of weight rows.  Every sum is still computed
+ * whole by one thread, so the results do not depend on the number of
+ * threads.
  *
  * Build with -ffp-contract=off and without -ffast-math: a fused
  * multiply-add or a reassociated sum would change result bits.
@@ -926,29 +926,21 @@ static pybp__src pybp__layer_in(const pybp__shape *s, real *const *a,
 
 /*
  * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`,
- * layers l0 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
+ * layers 1 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
  * in place.
  */
-static void pybp__feedforward_from(const pybp__shape *s, const pybp__kern *K,
-                                   const real *p, real *const *a,
-                                   const pybp__src *in, size_t l0, size_t x0,
-                                   size_t x1)
+static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
+                              const real *p, real *const *a,
+                              const pybp__src *in, size_t x0, size_t x1)
 {
     size_t l, x;
-    for (l = l0; l <= s->L; l++) {
+    for (l = 1; l <= s->L; l++) {
         pybp__src src = pybp__layer_in(s, a, in, l);
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
                    pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
         for (x = x0; x < x1; x++)
             pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
     }
-}
-
-static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
-                              const real *p, real *const *a,
-                              const pybp__src *in, size_t x0, size_t x1)
-{
-    pybp__feedforward_from(s, K, p, a, in, 1, x0, x1);
 }
 
 /* C_x of examples x0 .. x1-1, from the forward pass (activations a),
@@ -1034,27 +1026,23 @@ static void pybp__backprop(const pybp__shape *s, const real *p,
 }
 
 /*
- * BP3 and BP4 over the m examples of the chunk, for weight rows k0 .. k1-1
- * of every layer's share [k0_l, k1_l) (part `part` of `parts`), biases in
- * part 0.  update: the SGD step on p with the chunk's sums (one mini-batch);
- * otherwise the terms are added to the sums S (gradient).
+ * BP3 and BP4 over the m examples of the chunk, every layer.  update: the
+ * SGD step on p with the chunk's sums (one mini-batch); otherwise the terms
+ * are added to the sums S (gradient).
  */
 static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
                        const pybp__work *w, real *const *a,
                        const pybp__src *in, size_t m, real decay,
-                       real step, int update, size_t part, size_t parts)
+                       real step, int update)
 {
     size_t l;
     real *dst = update ? p : w->S;
     for (l = 1; l <= s->L; l++) {
-        size_t nin = s->n[l - 1], nvec = pybp__nvec(s->n[l], K->vw);
-        size_t k0 = nin * part / parts, k1 = nin * (part + 1) / parts;
+        size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
-        if (k1 > k0)
-            K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
-                   m, k0, k1, decay, step, update);
-        if (part == 0)
-            K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
+        K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
+               m, 0, s->n[l - 1], decay, step, update);
+        K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
 }
 
@@ -1154,14 +1142,12 @@ static void pybp__epoch_single(pybp__epoch *e)
         pybp__backprop(s, e->p, w, a, 0, c);
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
-                       1);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             return;
         }
         cn = pybp__min(e->mbs, e->nperm - first - c);
         if (c > e->K->fuse_max) {
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
-                       1);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             in = pybp__start_batch(e, first + c, cn, 0, cn);
             pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
             continue;
@@ -1297,7 +1283,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__backprop(&s, w.p, &w, w.a, 0, c);
-        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);
     }
     pybp__mean_out(&s, w.S, grad, data->count);
     pybp__fp_leave(fp);

@@ -38,10 +38,7 @@
  * delayed thread (interrupted, or sharing its core) does not hold the
  * others up by a whole share.  Every item computes whole sums of its own,
  * so the results are the same bits whichever thread computes what, and for
- * any number of threads.  (Splitting the first layer by output columns
- * instead, which keeps each part of W^1 in one core's cache, measured
- * slower: the kernels lose more to narrower register blocks than the cache
- * traffic costs.)
+ * any number of threads.
  */
 
 /* One thread's range of a phase's work items: next (taken atomically by
