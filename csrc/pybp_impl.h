@@ -35,7 +35,7 @@
  * instruction set; the rest is here):
  *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)     forward()
  *   BP1          delta^L = grad_a C (.) f'(z^L)            pybp__delta()
- *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backprop()
+ *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backward()
  *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
  *   sum over the mini-batch stays in a register from 0.0 to the update
  *   W <- decay W - step S                                   bp3(), bp4()
@@ -977,12 +977,13 @@ static void pybp__delta(const pybp__shape *s, const real *a,
 }
 
 /*
- * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l.
+ * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l,
+ * as the reference's backward() computes them for one example.
  * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
  * row k of Wt^l is exactly the W^l[j][k] of that sum, contiguous.  Four k
  * at a time give four independent sums to overlap.
  */
-static void pybp__backprop(const pybp__shape *s, const real *p,
+static void pybp__backward(const pybp__shape *s, const real *p,
                            const pybp__work *w, real *const *a, size_t x0,
                            size_t x1)
 {
@@ -1139,7 +1140,7 @@ static void pybp__epoch_single(pybp__epoch *e)
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
             pybp__costs(s, w, a, 0, c);
-        pybp__backprop(s, e->p, w, a, 0, c);
+        pybp__backward(s, e->p, w, a, 0, c);
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
@@ -1282,7 +1283,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        pybp__backprop(&s, w.p, &w, w.a, 0, c);
+        pybp__backward(&s, w.p, &w, w.a, 0, c);
         pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);
     }
     pybp__mean_out(&s, w.S, grad, data->count);
