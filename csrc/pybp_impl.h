@@ -6,7 +6,9 @@
  *
  *   PYBP__REAL        the element type, double or float
  *   PYBP__REAL_SIZE   sizeof(PYBP__REAL), as a plain number for attributes
- *   PYBP__API(name)   the public name of entry point `name`
+ *   PYBP__API(name)   the public name of entry point `name`: pybp_name
+ *                     (pybp.c) or pybp_name_f32 (pybp_f32.c); each
+ *                     definition below names both in a comment
  *   PYBP__SUFFIXED    when the names carry a suffix (the type-independent
  *                     pybp_nparams is then left to pybp.c)
  *   PYBP__X(d)        the data set's inputs of this type (d->x or d->x_f32),
@@ -219,12 +221,16 @@ typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
                                      const pybp__src *next, const real *bn,
                                      real *z, size_t zp, size_t mn);
 
+/* One instruction set's kernels, the K-> of the code below: the tables
+ * pybp__kern_portable, pybp__kern_avx2 and pybp__kern_avx512 (see
+ * pybp__kernels()) point at the pybp_kernels.h functions of their path,
+ * e.g. K->bp4 at pybp__bp4_portable, pybp__bp4_avx2 or pybp__bp4_avx512. */
 typedef struct pybp__kern {
     size_t vw;                        /* elements per vector */
-    pybp__forward_fn *forward;
-    pybp__bp4_fn *bp4;
-    pybp__bp3_fn *bp3;
-    pybp__update_forward_fn *update_forward;
+    pybp__forward_fn *forward;        /* pybp__forward_<isa> */
+    pybp__bp4_fn *bp4;                /* pybp__bp4_<isa> */
+    pybp__bp3_fn *bp3;                /* pybp__bp3_<isa> */
+    pybp__update_forward_fn *update_forward;  /* pybp__update_forward_<isa> */
     size_t fuse_max;                  /* fuse batches up to this size */
 } pybp__kern;
 
@@ -254,7 +260,10 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
-#include "pybp_kernels.h"     /* defines pybp__kern_portable */
+#include "pybp_kernels.h"     /* defines pybp__kern_portable:
+                                 pybp__forward_portable, pybp__bp4_portable,
+                                 pybp__bp3_portable,
+                                 pybp__update_forward_portable */
 
 #ifdef PYBP__X86
 /* AVX2: 16 ymm registers hold 12 accumulators plus operands. */
@@ -272,7 +281,9 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
-#include "pybp_kernels.h"     /* defines pybp__kern_avx2 */
+#include "pybp_kernels.h"     /* defines pybp__kern_avx2: pybp__forward_avx2,
+                                 pybp__bp4_avx2, pybp__bp3_avx2,
+                                 pybp__update_forward_avx2 */
 
 /* AVX-512F: 32 zmm registers hold 24 accumulators plus operands. */
 typedef real pybp__v64 __attribute__((vector_size(64)));
@@ -289,9 +300,14 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
-#include "pybp_kernels.h"     /* defines pybp__kern_avx512 */
+#include "pybp_kernels.h"     /* defines pybp__kern_avx512:
+                                 pybp__forward_avx512, pybp__bp4_avx512,
+                                 pybp__bp3_avx512,
+                                 pybp__update_forward_avx512 */
 #endif /* PYBP__X86 */
 
+/* The kernel table of a resolved PYBP_ISA_* code: pybp__kern_avx512,
+ * pybp__kern_avx2 or pybp__kern_portable. */
 static const pybp__kern *pybp__kernels(int isa)
 {
 #ifdef PYBP__X86
@@ -532,6 +548,7 @@ int pybp_nparams(const pybp_net *net, size_t *nparams)
 }
 #endif
 
+/* defines pybp_workspace_size and pybp_workspace_size_f32 */
 int PYBP__API(workspace_size)(const pybp_net *net, size_t batch,
                               size_t *nelems)
 {
@@ -1180,6 +1197,7 @@ static pybp__fpmode pybp__setup(const pybp__shape *s, const pybp_data *data,
     return fp;
 }
 
+/* defines pybp_feedforward and pybp_feedforward_f32 */
 int PYBP__API(feedforward)(const pybp_net *net, const real *params,
                            size_t nparams, const pybp_data *data, real *out,
                            size_t nout, real *work, size_t nwork)
@@ -1215,6 +1233,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
     return PYBP_OK;
 }
 
+/* defines pybp_cost and pybp_cost_f32 */
 int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
                     const pybp_data *data, double *total,
                     real *work, size_t nwork)
@@ -1253,6 +1272,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
     return PYBP_OK;
 }
 
+/* defines pybp_gradient and pybp_gradient_f32 */
 int PYBP__API(gradient)(const pybp_net *net, const real *params,
                         size_t nparams, const pybp_data *data, real *grad,
                         size_t ngrad, real *work, size_t nwork)
@@ -1291,6 +1311,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
     return PYBP_OK;
 }
 
+/* defines pybp_evaluate and pybp_evaluate_f32 */
 int PYBP__API(evaluate)(const pybp_net *net, const real *params,
                         size_t nparams, const pybp_data *data,
                         size_t *correct, real *work, size_t nwork)
@@ -1338,6 +1359,7 @@ static void pybp__rates(double eta, double lmbda, size_t n, size_t m,
     *step = (real)(eta / (double)m);
 }
 
+/* defines pybp_update_mini_batch and pybp_update_mini_batch_f32 */
 int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
                                  size_t nparams, const pybp_data *data,
                                  double eta, double lmbda, size_t n,
@@ -1380,6 +1402,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
     return PYBP_OK;
 }
 
+/* defines pybp_sgd_epoch and pybp_sgd_epoch_f32 */
 int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
                          const pybp_data *data, const size_t *perm,
                          size_t nperm, size_t mini_batch_size, double eta,
