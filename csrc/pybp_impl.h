@@ -24,7 +24,7 @@
  *
  * Internal layout.  Each call copies the parameters into the workspace in a
  * layout made for the loops, and (when it trains) copies them back at the
- * end; callers only ever see SPEC.md's flat layout.  Inside:
+ * end; callers only ever see the flat layout of docs/math.md.  Inside:
  *   Wt^l  n_{l-1} rows of pw_l reals, Wt^l[k][j] = W^l[j][k]: row k holds
  *         the weights out of input k, so the outputs j of a layer form a
  *         contiguous vector and the forward pass and BP4 vectorise over j;
@@ -33,19 +33,20 @@
  * floats), the padding zero.  Activations a^l and deltas of a mini-batch
  * are stored example-major: one row of pw_l reals per example.
  *
- * Equations (pybp_kernels.h holds the vector loops, compiled once per
- * instruction set; the rest is here):
- *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)     forward()
- *   BP1          delta^L = grad_a C (.) f'(z^L)            pybp__delta()
- *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backward()
+ * Equations (docs/math.md; pybp_kernels.h holds the vector loops, compiled
+ * once per instruction set and called through the table K; the rest is
+ * here):
+ *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)  pybp__feedforward()
+ *   BP1          delta^L = grad_a C (.) f'(z^L)          pybp__delta()
+ *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'    pybp__backward()
  *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
  *   sum over the mini-batch stays in a register from 0.0 to the update
- *   W <- decay W - step S                                   bp3(), bp4()
+ *   W <- decay W - step S                   pybp__bp34() (K->bp3, K->bp4)
  * All deltas of a mini-batch are computed before any weight changes (BP2
  * reads the old W).  For small mini-batches, where streaming the weights
  * through the cache costs more than the arithmetic, the update of each
  * weight row is also fused with its use by the next mini-batch's forward
- * pass (update_forward()).
+ * pass (pybp__update_forward()).
  *
  * Inputs are read where the caller keeps them (uint8 ones through a table
  * of byte / divisor), never copied or converted into the workspace.
@@ -953,8 +954,10 @@ static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
     size_t l, x;
     for (l = 1; l <= s->L; l++) {
         pybp__src src = pybp__layer_in(s, a, in, l);
+        /* z^l = W^l a^(l-1) + b^l */
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
                    pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
+        /* a^l = f_l(z^l) */
         for (x = x0; x < x1; x++)
             pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
     }
@@ -1005,9 +1008,11 @@ static void pybp__backward(const pybp__shape *s, const real *p,
                            size_t x1)
 {
     size_t l, x, j, k, nL = s->n[s->L];
+    /* BP1: delta^L */
     for (x = x0; x < x1; x++)
         pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
                     w->d[s->L] + x * s->pw[s->L]);
+    /* BP2: delta^(l-1) from delta^l, l = L .. 2 */
     for (l = s->L; l >= 2; l--) {
         size_t nin = s->n[l - 1], nout = s->n[l], wp = s->pw[l];
         const real *Wt = p + s->iw[l];
@@ -1036,6 +1041,7 @@ static void pybp__backward(const pybp__shape *s, const real *p,
                     s0 += r[j] * d[j];
                 dn[k] = s0;
             }
+            /* (.) f_(l-1)'(z^(l-1)) */
             pybp__times_derivative(s->act[l - 1],
                                    a[l - 1] + x * s->pw[l - 1], dn, nin);
             pybp__zero_pad(dn, nin, s->pw[l - 1]);
@@ -1046,7 +1052,9 @@ static void pybp__backward(const pybp__shape *s, const real *p,
 /*
  * BP3 and BP4 over the m examples of the chunk, every layer.  update: the
  * SGD step on p with the chunk's sums (one mini-batch); otherwise the terms
- * are added to the sums S (gradient).
+ * are added to the sums S (gradient).  With S_W = sum_x delta^l (a^(l-1))^T
+ * and S_b = sum_x delta^l, the step is W <- decay W - step S_W and
+ * b <- b - step S_b (pybp__rates()).
  */
 static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
                        const pybp__work *w, real *const *a,
@@ -1058,8 +1066,10 @@ static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
     for (l = 1; l <= s->L; l++) {
         size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
+        /* BP4: dC_x/dW^l = delta^l (a^(l-1))^T, every row of W^l */
         K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
                m, 0, s->n[l - 1], decay, step, update);
+        /* BP3: dC_x/db^l = delta^l */
         K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
 }
@@ -1128,10 +1138,13 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
         size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
         pybp__src next = pybp__layer_in(s, an, inn, l);
+        /* BP3 and the step on b^l */
         K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
+        /* BP4 and the step on W^l; the next batch's z^l = W^l a^(l-1) + b^l */
         K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
                           e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
                           p + s->ib[l], an[l], s->pw[l], cn);
+        /* the next batch's a^l = f_l(z^l) */
         for (x = 0; x < cn; x++)
             pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
     }
@@ -1156,15 +1169,15 @@ static void pybp__epoch_single(pybp__epoch *e)
     pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
-            pybp__costs(s, w, a, 0, c);
-        pybp__backward(s, e->p, w, a, 0, c);
+            pybp__costs(s, w, a, 0, c);          /* C_x, before the update */
+        pybp__backward(s, e->p, w, a, 0, c);     /* BP1, BP2 */
         pybp__add_costs(e, c);
-        if (first + c >= e->nperm) {
+        if (first + c >= e->nperm) {   /* BP3, BP4, update of the last */
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             return;
         }
         cn = pybp__min(e->mbs, e->nperm - first - c);
-        if (c > e->K->fuse_max) {
+        if (c > e->K->fuse_max) {      /* BP3, BP4, update; feedforward */
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             in = pybp__start_batch(e, first + c, cn, 0, cn);
             pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
@@ -1303,8 +1316,8 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        pybp__backward(&s, w.p, &w, w.a, 0, c);
-        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);
+        pybp__backward(&s, w.p, &w, w.a, 0, c);            /* BP1, BP2 */
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);  /* BP3, BP4 */
     }
     pybp__mean_out(&s, w.S, grad, data->count);
     pybp__fp_leave(fp);

@@ -139,7 +139,7 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
  * where S0 is 0.0 (update) or the stored S (accumulate, for gradients over
  * several chunks).  Then, when updating,
  *   W[k][j] <- decay W[k][j] - step S[k][j]
- * (SPEC.md's update with S the batch's sum), so no P-sized S is needed.
+ * (docs/math.md's update, S the batch's sum), so no P-sized S is needed.
  * W and d point at the block's first row and column.
  */
 /* defines pybp__bp4_block_portable, pybp__bp4_block_avx2,

@@ -50,7 +50,8 @@ typedef struct pybp__items {
     char pad[64 - 3 * sizeof(size_t)];
 } pybp__items;
 
-/* Phase (1) for the examples x0 .. x1-1 of the batch of c at `first`. */
+/* Phase (1) for the examples x0 .. x1-1 of the batch of c at `first`:
+ * feedforward, C_x, BP1 and BP2. */
 static void pybp__passes(const pybp__epoch *e, size_t first, size_t c,
                          size_t x0, size_t x1)
 {
@@ -229,7 +230,7 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
     const pybp__kern *K = e->K;
     const pybp__work *w = e->w;
     size_t l;
-    if (u == 0 && item == 0) {
+    if (u == 0 && item == 0) {        /* the costs; BP3, step on every b^l */
         pybp__add_costs(e, c);
         for (l = 1; l <= s->L; l++)
             K->bp3(e->p + s->ib[l], pybp__nvec(s->n[l], K->vw), w->d[l],
@@ -242,7 +243,7 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
         size_t r0 = pybp__share_start(nin, u, tm->parts);
         size_t r1 = pybp__share_start(nin, u + 1, tm->parts);
         size_t items = (r1 - r0 + rb - 1) / rb;
-        if (item < items) {
+        if (item < items) {   /* BP4, step on rows k0 .. k1-1 of W^l */
             size_t k0 = r0 + item * rb, k1 = pybp__min(k0 + rb, r1);
             pybp__src in = l == 1
                 ? pybp__input(s, e->data, w->table, e->perm, first)
