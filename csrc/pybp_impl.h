@@ -51,6 +51,10 @@
  * Inputs are read where the caller keeps them (uint8 ones through a table
  * of byte / divisor), never copied or converted into the workspace.
  *
+ * Validation: every call checks its arguments whole before it computes.
+ * The network rules are pybp_net.c's, which the model files share; the
+ * layout and workspace sizes derived from them are checked here.
+ *
  * Workspace (elements of the type), for a chunk or mini-batch of B
  * examples, sums over l = 1 .. L:
  *   PAD - 1 (alignment) + 256 (uint8 table) + Pi (internal parameters)
@@ -86,6 +90,7 @@
 #endif
 
 #include "pybp.h"
+#include "pybp_net.h"
 
 #include <float.h>
 #include <math.h>
@@ -373,49 +378,29 @@ static size_t pybp__min(size_t a, size_t b)
 #define PYBP__SLACK (PYBP__PAD - 1)
 #define PYBP__TABLE 256
 
+/* Checks the network (the rules, then threads and isa) and fills in the
+ * shape: the flat and internal layouts and the workspace, overflow-checked. */
 static int pybp__check_net(const pybp_net *net, pybp__shape *s)
 {
     size_t l, L, off = 0, ioff = 0, w, acts = 0, deltas = 0;
-    int out;
+    int st;
 
     if (net == NULL || net->sizes == NULL || net->activations == NULL)
         return PYBP_ENULL;
-    if (net->nlayers < 2 || net->nlayers > PYBP_MAX_LAYERS)
-        return PYBP_ESIZE;
+    /* The rules shared with the model files (pybp_net.c); P is counted
+     * below, with the internal layout and the workspace. */
+    st = pybp__check_net_rules(net->nlayers, net->sizes, net->activations,
+                               net->cost, SIZE_MAX, NULL);
+    if (st != PYBP_OK)
+        return st;
     L = net->nlayers - 1;
     s->L = L;
-    for (l = 0; l <= L; l++) {
+    for (l = 0; l <= L; l++)
         s->n[l] = net->sizes[l];
-        if (s->n[l] == 0)
-            return PYBP_ESIZE;
-    }
     s->act[0] = 0;
-    for (l = 1; l <= L; l++) {
+    for (l = 1; l <= L; l++)
         s->act[l] = net->activations[l - 1];
-        if (s->act[l] < PYBP_SIGMOID || s->act[l] > PYBP_SOFTMAX)
-            return PYBP_EACTIVATION;
-    }
-    for (l = 1; l < L; l++)
-        if (s->act[l] == PYBP_SOFTMAX)
-            return PYBP_ESOFTMAX;
     s->cost = net->cost;
-    out = s->act[L];
-    switch (s->cost) {
-    case PYBP_QUADRATIC:
-        if (out == PYBP_SOFTMAX)
-            return PYBP_ECOMBINATION;
-        break;
-    case PYBP_CROSS_ENTROPY:
-        if (out != PYBP_SIGMOID)
-            return PYBP_ECOMBINATION;
-        break;
-    case PYBP_LOG_LIKELIHOOD:
-        if (out != PYBP_SOFTMAX)
-            return PYBP_ECOMBINATION;
-        break;
-    default:
-        return PYBP_ECOST;
-    }
     if (net->threads < 0 || net->threads > PYBP_MAX_THREADS)
         return PYBP_ESIZE;
     s->threads = net->threads > 1 ? net->threads : 1;
