@@ -46,7 +46,7 @@ const char *pybp_strerror(int status)
 
 const char *pybp_version(void)
 {
-    return "0.1.0";
+    return PYBP_VERSION;
 }
 
 const char *pybp_compiler(void)

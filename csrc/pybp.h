@@ -29,6 +29,11 @@
 extern "C" {
 #endif
 
+/* The library version, the C side's one statement of it (pybp_version()
+ * returns it).  Outside the cdef block: cffi's cdef takes integer
+ * constants only, and Python asks pybp_version(). */
+#define PYBP_VERSION "0.1.0"
+
 /* pybp cdef begin */
 
 /* Status codes. */
@@ -124,7 +129,7 @@ typedef struct pybp_data {
 /* A static, NUL-terminated message for a status code (never NULL). */
 const char *pybp_strerror(int status);
 
-/* The library version, e.g. "0.1.0". */
+/* The library version: PYBP_VERSION, e.g. "0.1.0". */
 const char *pybp_version(void);
 
 /* The compiler that built the library, e.g. "gcc 12.2.0" ("unknown" when
