@@ -5,7 +5,7 @@
  */
 #define PYBP__REAL double
 #define PYBP__REAL_SIZE 8
-#define PYBP__API(name) pybp_##name
+#define PYBP__API(name) pybp_##name   /* sgd_epoch -> pybp_sgd_epoch */
 #define PYBP__X(d) ((d)->x)
 #define PYBP__X_OTHER(d) ((d)->x_f32)
 #define PYBP__EXP exp
@@ -46,7 +46,7 @@ const char *pybp_strerror(int status)
 
 const char *pybp_version(void)
 {
-    return "0.1.0";
+    return PYBP_VERSION;
 }
 
 const char *pybp_compiler(void)

@@ -7,9 +7,9 @@
  * into a static message.  There is no global state, so calls on different
  * buffers may run concurrently in different threads.
  *
- * Parameter layout (SPEC.md): for l = 1 .. L, W^l row-major (n_l rows of
- * n_{l-1} columns), then b^l.  P = sum_l n_l * (n_{l-1} + 1).  Gradients use
- * the same layout.
+ * Parameter layout (docs/math.md): for l = 1 .. L, W^l row-major (n_l rows
+ * of n_{l-1} columns), then b^l.  P = sum_l n_l * (n_{l-1} + 1).  Gradients
+ * use the same layout.
  *
  * In float64 every number equals, bit for bit, what the pure-Python
  * reference (pybp/_reference.py) computes; docs/exactness.md spells out the
@@ -28,6 +28,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library version, the C side's one statement of it (pybp_version()
+ * returns it).  Outside the cdef block: cffi's cdef takes integer
+ * constants only, and Python asks pybp_version(). */
+#define PYBP_VERSION "0.1.0"
 
 /* pybp cdef begin */
 
@@ -67,10 +72,10 @@ extern "C" {
 #define PYBP_MAX_LAYERS 64
 
 /*
- * Instruction-set paths of the float64 kernels (pybp_net.isa).  Every path
- * gives the same bits; they differ only in speed.  SCALAR is portable C
- * (using the baseline vector unit where the compiler supports it), AVX2 and
- * AVX512 are x86-64 paths chosen at run time.
+ * Instruction-set paths of the kernels (pybp_net.isa), float64 and float32
+ * alike.  Every path gives the same bits; they differ only in speed.
+ * SCALAR is portable C (using the baseline vector unit where the compiler
+ * supports it), AVX2 and AVX512 are x86-64 paths chosen at run time.
  */
 #define PYBP_ISA_AUTO   0   /* the best path this CPU and build support */
 #define PYBP_ISA_SCALAR 1
@@ -124,7 +129,7 @@ typedef struct pybp_data {
 /* A static, NUL-terminated message for a status code (never NULL). */
 const char *pybp_strerror(int status);
 
-/* The library version, e.g. "0.1.0". */
+/* The library version: PYBP_VERSION, e.g. "0.1.0". */
 const char *pybp_version(void);
 
 /* The compiler that built the library, e.g. "gcc 12.2.0" ("unknown" when

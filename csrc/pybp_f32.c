@@ -6,7 +6,7 @@
  */
 #define PYBP__REAL float
 #define PYBP__REAL_SIZE 4
-#define PYBP__API(name) pybp_##name##_f32
+#define PYBP__API(name) pybp_##name##_f32  /* sgd_epoch -> pybp_sgd_epoch_f32 */
 #define PYBP__SUFFIXED 1
 #define PYBP__FLUSH_SUBNORMALS 1
 #define PYBP__X(d) ((d)->x_f32)

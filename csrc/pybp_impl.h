@@ -6,7 +6,9 @@
  *
  *   PYBP__REAL        the element type, double or float
  *   PYBP__REAL_SIZE   sizeof(PYBP__REAL), as a plain number for attributes
- *   PYBP__API(name)   the public name of entry point `name`
+ *   PYBP__API(name)   the public name of entry point `name`: pybp_name
+ *                     (pybp.c) or pybp_name_f32 (pybp_f32.c); each
+ *                     definition below names both in a comment
  *   PYBP__SUFFIXED    when the names carry a suffix (the type-independent
  *                     pybp_nparams is then left to pybp.c)
  *   PYBP__X(d)        the data set's inputs of this type (d->x or d->x_f32),
@@ -22,7 +24,7 @@
  *
  * Internal layout.  Each call copies the parameters into the workspace in a
  * layout made for the loops, and (when it trains) copies them back at the
- * end; callers only ever see SPEC.md's flat layout.  Inside:
+ * end; callers only ever see the flat layout of docs/math.md.  Inside:
  *   Wt^l  n_{l-1} rows of pw_l reals, Wt^l[k][j] = W^l[j][k]: row k holds
  *         the weights out of input k, so the outputs j of a layer form a
  *         contiguous vector and the forward pass and BP4 vectorise over j;
@@ -31,22 +33,27 @@
  * floats), the padding zero.  Activations a^l and deltas of a mini-batch
  * are stored example-major: one row of pw_l reals per example.
  *
- * Equations (pybp_kernels.h holds the vector loops, compiled once per
- * instruction set; the rest is here):
- *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)     forward()
- *   BP1          delta^L = grad_a C (.) f'(z^L)            pybp__delta()
- *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'      pybp__backprop()
+ * Equations (docs/math.md; pybp_kernels.h holds the vector loops, compiled
+ * once per instruction set and called through the table K; the rest is
+ * here):
+ *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)  pybp__feedforward()
+ *   BP1          delta^L = grad_a C (.) f'(z^L)          pybp__delta()
+ *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'    pybp__backward()
  *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
  *   sum over the mini-batch stays in a register from 0.0 to the update
- *   W <- decay W - step S                                   bp3(), bp4()
+ *   W <- decay W - step S                   pybp__bp34() (K->bp3, K->bp4)
  * All deltas of a mini-batch are computed before any weight changes (BP2
  * reads the old W).  For small mini-batches, where streaming the weights
  * through the cache costs more than the arithmetic, the update of each
  * weight row is also fused with its use by the next mini-batch's forward
- * pass (update_forward()).
+ * pass (pybp__update_forward()).
  *
  * Inputs are read where the caller keeps them (uint8 ones through a table
  * of byte / divisor), never copied or converted into the workspace.
+ *
+ * Validation: every call checks its arguments whole before it computes.
+ * The network rules are pybp_net.c's, which the model files share; the
+ * layout and workspace sizes derived from them are checked here.
  *
  * Workspace (elements of the type), for a chunk or mini-batch of B
  * examples, sums over l = 1 .. L:
@@ -63,11 +70,11 @@
  * path; each gives the same bits, since every vector lane is one element's
  * own sum.  pybp_net.isa forces a path (for tests and benchmarks).
  *
- * Threads: pybp_sgd_epoch can share each mini-batch among worker threads:
- * the first layer by its output columns, the rest of the forward and
- * backward passes by examples, the other layers' updates by weight rows
- * (see pybp__epoch_part).  Every sum is still computed whole by one thread,
- * so the results do not depend on the number of threads.
+ * Threads (pybp_threads.h): pybp_sgd_epoch can share each mini-batch
+ * among worker threads: the forward and backward passes by examples, BP4
+ * and the update by blocks of weight rows.  Every sum is still computed
+ * whole by one thread, so the results do not depend on the number of
+ * threads.
  *
  * Build with -ffp-contract=off and without -ffast-math: a fused
  * multiply-add or a reassociated sum would change result bits.
@@ -83,6 +90,7 @@
 #endif
 
 #include "pybp.h"
+#include "pybp_net.h"
 
 #include <float.h>
 #include <math.h>
@@ -109,15 +117,6 @@
     && !defined(PYBP_NO_X86_PATHS)
 #define PYBP__X86 1
 #endif
-
-#if !defined(PYBP_NO_THREADS) && (defined(__unix__) || defined(__APPLE__))
-#define PYBP__THREADS 1
-#include <pthread.h>
-#include <sched.h>
-#endif
-
-/* Fewest examples of a mini-batch per worker thread (pybp_sgd_epoch). */
-#define PYBP__THREAD_SHARE 16
 
 typedef PYBP__REAL real;
 
@@ -228,12 +227,16 @@ typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
                                      const pybp__src *next, const real *bn,
                                      real *z, size_t zp, size_t mn);
 
+/* One instruction set's kernels, the K-> of the code below: the tables
+ * pybp__kern_portable, pybp__kern_avx2 and pybp__kern_avx512 (see
+ * pybp__kernels()) point at the pybp_kernels.h functions of their path,
+ * e.g. K->bp4 at pybp__bp4_portable, pybp__bp4_avx2 or pybp__bp4_avx512. */
 typedef struct pybp__kern {
     size_t vw;                        /* elements per vector */
-    pybp__forward_fn *forward;
-    pybp__bp4_fn *bp4;
-    pybp__bp3_fn *bp3;
-    pybp__update_forward_fn *update_forward;
+    pybp__forward_fn *forward;        /* pybp__forward_<isa> */
+    pybp__bp4_fn *bp4;                /* pybp__bp4_<isa> */
+    pybp__bp3_fn *bp3;                /* pybp__bp3_<isa> */
+    pybp__update_forward_fn *update_forward;  /* pybp__update_forward_<isa> */
     size_t fuse_max;                  /* fuse batches up to this size */
 } pybp__kern;
 
@@ -263,7 +266,10 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
-#include "pybp_kernels.h"     /* defines pybp__kern_portable */
+#include "pybp_kernels.h"     /* defines pybp__kern_portable:
+                                 pybp__forward_portable, pybp__bp4_portable,
+                                 pybp__bp3_portable,
+                                 pybp__update_forward_portable */
 
 #ifdef PYBP__X86
 /* AVX2: 16 ymm registers hold 12 accumulators plus operands. */
@@ -281,7 +287,9 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
-#include "pybp_kernels.h"     /* defines pybp__kern_avx2 */
+#include "pybp_kernels.h"     /* defines pybp__kern_avx2: pybp__forward_avx2,
+                                 pybp__bp4_avx2, pybp__bp3_avx2,
+                                 pybp__update_forward_avx2 */
 
 /* AVX-512F: 32 zmm registers hold 24 accumulators plus operands. */
 typedef real pybp__v64 __attribute__((vector_size(64)));
@@ -298,9 +306,14 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
-#include "pybp_kernels.h"     /* defines pybp__kern_avx512 */
+#include "pybp_kernels.h"     /* defines pybp__kern_avx512:
+                                 pybp__forward_avx512, pybp__bp4_avx512,
+                                 pybp__bp3_avx512,
+                                 pybp__update_forward_avx512 */
 #endif /* PYBP__X86 */
 
+/* The kernel table of a resolved PYBP_ISA_* code: pybp__kern_avx512,
+ * pybp__kern_avx2 or pybp__kern_portable. */
 static const pybp__kern *pybp__kernels(int isa)
 {
 #ifdef PYBP__X86
@@ -365,49 +378,29 @@ static size_t pybp__min(size_t a, size_t b)
 #define PYBP__SLACK (PYBP__PAD - 1)
 #define PYBP__TABLE 256
 
+/* Checks the network (the rules, then threads and isa) and fills in the
+ * shape: the flat and internal layouts and the workspace, overflow-checked. */
 static int pybp__check_net(const pybp_net *net, pybp__shape *s)
 {
     size_t l, L, off = 0, ioff = 0, w, acts = 0, deltas = 0;
-    int out;
+    int st;
 
     if (net == NULL || net->sizes == NULL || net->activations == NULL)
         return PYBP_ENULL;
-    if (net->nlayers < 2 || net->nlayers > PYBP_MAX_LAYERS)
-        return PYBP_ESIZE;
+    /* The rules shared with the model files (pybp_net.c); P is counted
+     * below, with the internal layout and the workspace. */
+    st = pybp__check_net_rules(net->nlayers, net->sizes, net->activations,
+                               net->cost, SIZE_MAX, NULL);
+    if (st != PYBP_OK)
+        return st;
     L = net->nlayers - 1;
     s->L = L;
-    for (l = 0; l <= L; l++) {
+    for (l = 0; l <= L; l++)
         s->n[l] = net->sizes[l];
-        if (s->n[l] == 0)
-            return PYBP_ESIZE;
-    }
     s->act[0] = 0;
-    for (l = 1; l <= L; l++) {
+    for (l = 1; l <= L; l++)
         s->act[l] = net->activations[l - 1];
-        if (s->act[l] < PYBP_SIGMOID || s->act[l] > PYBP_SOFTMAX)
-            return PYBP_EACTIVATION;
-    }
-    for (l = 1; l < L; l++)
-        if (s->act[l] == PYBP_SOFTMAX)
-            return PYBP_ESOFTMAX;
     s->cost = net->cost;
-    out = s->act[L];
-    switch (s->cost) {
-    case PYBP_QUADRATIC:
-        if (out == PYBP_SOFTMAX)
-            return PYBP_ECOMBINATION;
-        break;
-    case PYBP_CROSS_ENTROPY:
-        if (out != PYBP_SIGMOID)
-            return PYBP_ECOMBINATION;
-        break;
-    case PYBP_LOG_LIKELIHOOD:
-        if (out != PYBP_SOFTMAX)
-            return PYBP_ECOMBINATION;
-        break;
-    default:
-        return PYBP_ECOST;
-    }
     if (net->threads < 0 || net->threads > PYBP_MAX_THREADS)
         return PYBP_ESIZE;
     s->threads = net->threads > 1 ? net->threads : 1;
@@ -541,6 +534,7 @@ int pybp_nparams(const pybp_net *net, size_t *nparams)
 }
 #endif
 
+/* defines pybp_workspace_size and pybp_workspace_size_f32 */
 int PYBP__API(workspace_size)(const pybp_net *net, size_t batch,
                               size_t *nelems)
 {
@@ -935,29 +929,23 @@ static pybp__src pybp__layer_in(const pybp__shape *s, real *const *a,
 
 /*
  * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`,
- * layers l0 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
+ * layers 1 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
  * in place.
  */
-static void pybp__feedforward_from(const pybp__shape *s, const pybp__kern *K,
-                                   const real *p, real *const *a,
-                                   const pybp__src *in, size_t l0, size_t x0,
-                                   size_t x1)
-{
-    size_t l, x;
-    for (l = l0; l <= s->L; l++) {
-        pybp__src src = pybp__layer_in(s, a, in, l);
-        K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
-                   pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
-        for (x = x0; x < x1; x++)
-            pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
-    }
-}
-
 static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
                               const real *p, real *const *a,
                               const pybp__src *in, size_t x0, size_t x1)
 {
-    pybp__feedforward_from(s, K, p, a, in, 1, x0, x1);
+    size_t l, x;
+    for (l = 1; l <= s->L; l++) {
+        pybp__src src = pybp__layer_in(s, a, in, l);
+        /* z^l = W^l a^(l-1) + b^l */
+        K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
+                   pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
+        /* a^l = f_l(z^l) */
+        for (x = x0; x < x1; x++)
+            pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
+    }
 }
 
 /* C_x of examples x0 .. x1-1, from the forward pass (activations a),
@@ -994,19 +982,22 @@ static void pybp__delta(const pybp__shape *s, const real *a,
 }
 
 /*
- * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l.
+ * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l,
+ * as the reference's backward() computes them for one example.
  * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
  * row k of Wt^l is exactly the W^l[j][k] of that sum, contiguous.  Four k
  * at a time give four independent sums to overlap.
  */
-static void pybp__backprop(const pybp__shape *s, const real *p,
+static void pybp__backward(const pybp__shape *s, const real *p,
                            const pybp__work *w, real *const *a, size_t x0,
                            size_t x1)
 {
     size_t l, x, j, k, nL = s->n[s->L];
+    /* BP1: delta^L */
     for (x = x0; x < x1; x++)
         pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
                     w->d[s->L] + x * s->pw[s->L]);
+    /* BP2: delta^(l-1) from delta^l, l = L .. 2 */
     for (l = s->L; l >= 2; l--) {
         size_t nin = s->n[l - 1], nout = s->n[l], wp = s->pw[l];
         const real *Wt = p + s->iw[l];
@@ -1035,6 +1026,7 @@ static void pybp__backprop(const pybp__shape *s, const real *p,
                     s0 += r[j] * d[j];
                 dn[k] = s0;
             }
+            /* (.) f_(l-1)'(z^(l-1)) */
             pybp__times_derivative(s->act[l - 1],
                                    a[l - 1] + x * s->pw[l - 1], dn, nin);
             pybp__zero_pad(dn, nin, s->pw[l - 1]);
@@ -1043,27 +1035,27 @@ static void pybp__backprop(const pybp__shape *s, const real *p,
 }
 
 /*
- * BP3 and BP4 over the m examples of the chunk, for weight rows k0 .. k1-1
- * of every layer's share [k0_l, k1_l) (part `part` of `parts`), biases in
- * part 0.  update: the SGD step on p with the chunk's sums (one mini-batch);
- * otherwise the terms are added to the sums S (gradient).
+ * BP3 and BP4 over the m examples of the chunk, every layer.  update: the
+ * SGD step on p with the chunk's sums (one mini-batch); otherwise the terms
+ * are added to the sums S (gradient).  With S_W = sum_x delta^l (a^(l-1))^T
+ * and S_b = sum_x delta^l, the step is W <- decay W - step S_W and
+ * b <- b - step S_b (pybp__rates()).
  */
 static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
                        const pybp__work *w, real *const *a,
                        const pybp__src *in, size_t m, real decay,
-                       real step, int update, size_t part, size_t parts)
+                       real step, int update)
 {
     size_t l;
     real *dst = update ? p : w->S;
     for (l = 1; l <= s->L; l++) {
-        size_t nin = s->n[l - 1], nvec = pybp__nvec(s->n[l], K->vw);
-        size_t k0 = nin * part / parts, k1 = nin * (part + 1) / parts;
+        size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
-        if (k1 > k0)
-            K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
-                   m, k0, k1, decay, step, update);
-        if (part == 0)
-            K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
+        /* BP4: dC_x/dW^l = delta^l (a^(l-1))^T, every row of W^l */
+        K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
+               m, 0, s->n[l - 1], decay, step, update);
+        /* BP3: dC_x/db^l = delta^l */
+        K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
 }
 
@@ -1131,10 +1123,13 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
         size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
         pybp__src next = pybp__layer_in(s, an, inn, l);
+        /* BP3 and the step on b^l */
         K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
+        /* BP4 and the step on W^l; the next batch's z^l = W^l a^(l-1) + b^l */
         K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
                           e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
                           p + s->ib[l], an[l], s->pw[l], cn);
+        /* the next batch's a^l = f_l(z^l) */
         for (x = 0; x < cn; x++)
             pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
     }
@@ -1159,18 +1154,16 @@ static void pybp__epoch_single(pybp__epoch *e)
     pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
-            pybp__costs(s, w, a, 0, c);
-        pybp__backprop(s, e->p, w, a, 0, c);
+            pybp__costs(s, w, a, 0, c);          /* C_x, before the update */
+        pybp__backward(s, e->p, w, a, 0, c);     /* BP1, BP2 */
         pybp__add_costs(e, c);
-        if (first + c >= e->nperm) {
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
-                       1);
+        if (first + c >= e->nperm) {   /* BP3, BP4, update of the last */
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             return;
         }
         cn = pybp__min(e->mbs, e->nperm - first - c);
-        if (c > e->K->fuse_max) {
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1, 0,
-                       1);
+        if (c > e->K->fuse_max) {      /* BP3, BP4, update; feedforward */
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
             in = pybp__start_batch(e, first + c, cn, 0, cn);
             pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
             continue;
@@ -1184,347 +1177,7 @@ static void pybp__epoch_single(pybp__epoch *e)
     }
 }
 
-#ifdef PYBP__THREADS
-/*
- * Worker threads for one pybp_sgd_epoch call.  A mini-batch runs in two
- * phases, each ended by a barrier:
- *   (1) the forward and backward passes (feedforward, costs, BP1, BP2),
- *       in work items of a few examples;
- *   (2) BP4 and the update, in work items of a block of rows of one W^l
- *       (over all the batch's examples); one more item updates the biases
- *       and adds the batch's costs to the total in order.
- * Each thread owns a fixed range of each phase's items, the same in every
- * batch, so that the rows it updates stay in its core's cache; when done
- * with its own, it takes what is left of the others' ranges, so that a
- * delayed thread (interrupted, or sharing its core) does not hold the
- * others up by a whole share.  Every item computes whole sums of its own,
- * so the results are the same bits whichever thread computes what, and for
- * any number of threads.  (Splitting the first layer by output columns
- * instead, which keeps each part of W^1 in one core's cache, measured
- * slower: the kernels lose more to narrower register blocks than the cache
- * traffic costs.)
- */
-
-/* One thread's range of a phase's work items: next (taken atomically by
- * the owner, or by another thread once its own are done) up to end.  One
- * cache line each, so that the counters of different threads do not
- * share one. */
-typedef struct pybp__items {
-    size_t next, begin, end;
-    char pad[64 - 3 * sizeof(size_t)];
-} pybp__items;
-
-/* Phase (1) for the examples x0 .. x1-1 of the batch of c at `first`. */
-static void pybp__passes(const pybp__epoch *e, size_t first, size_t c,
-                         size_t x0, size_t x1)
-{
-    pybp__src in;
-    if (x1 <= x0)
-        return;
-    in = pybp__start_batch(e, first, c, x0, x1);
-    pybp__feedforward(e->s, e->K, e->p, e->w->a, &in, x0, x1);
-    if (e->want_cost)
-        pybp__costs(e->s, e->w, e->w->a, x0, x1);
-    pybp__backprop(e->s, e->p, e->w, e->w->a, x0, x1);
-}
-
-typedef struct pybp__barrier {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned count, parties;
-    unsigned gen;                     /* read atomically while spinning */
-} pybp__barrier;
-
-static int pybp__barrier_init(pybp__barrier *b, unsigned parties)
-{
-    b->count = 0;
-    b->parties = parties;
-    b->gen = 0;
-    if (pthread_mutex_init(&b->mu, NULL) != 0)
-        return 0;
-    if (pthread_cond_init(&b->cv, NULL) != 0) {
-        pthread_mutex_destroy(&b->mu);
-        return 0;
-    }
-    return 1;
-}
-
-static void pybp__barrier_destroy(pybp__barrier *b)
-{
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-}
-
-/*
- * Waiting at the barrier: first spin (the usual imbalance between threads
- * is microseconds, and waking a sleeping thread takes tens), then yield the
- * core for a while (if the machine is oversubscribed, the thread being
- * waited for may need it), then sleep.  -DPYBP_BARRIER_SPINS=0 leaves only
- * the mutex and condition variable, for race detectors that do not model
- * atomics (helgrind, DRD).
- */
-#if defined(__GNUC__)
-#define PYBP__LOAD_GEN(b) __atomic_load_n(&(b)->gen, __ATOMIC_ACQUIRE)
-#define PYBP__STORE_GEN(b, v) \
-    __atomic_store_n(&(b)->gen, (v), __ATOMIC_RELEASE)
-#define PYBP__STORE_ITEM(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#ifndef PYBP_BARRIER_SPINS
-#define PYBP_BARRIER_SPINS 2000
-#endif
-#else
-#define PYBP__LOAD_GEN(b) ((b)->gen)
-#define PYBP__STORE_GEN(b, v) ((b)->gen = (v))
-#define PYBP__STORE_ITEM(p, v) (*(p) = (v))
-#undef PYBP_BARRIER_SPINS
-#define PYBP_BARRIER_SPINS 0
-#endif
-#define PYBP__YIELDS (PYBP_BARRIER_SPINS / 10)
-#if defined(PYBP__X86)
-#define PYBP__PAUSE() __builtin_ia32_pause()
-#else
-#define PYBP__PAUSE() ((void)0)
-#endif
-
-/* Waits until all parties have arrived; the last one to arrive first
- * rewinds the parties' item ranges `reset` (if not NULL), for their next
- * use. */
-static void pybp__barrier_wait(pybp__barrier *b, pybp__items *reset)
-{
-    unsigned gen, i;
-    long spin;
-    pthread_mutex_lock(&b->mu);
-    gen = b->gen;
-    if (++b->count == b->parties) {
-        b->count = 0;
-        for (i = 0; reset != NULL && i < b->parties; i++)
-            PYBP__STORE_ITEM(&reset[i].next, reset[i].begin);
-        PYBP__STORE_GEN(b, gen + 1);
-        pthread_cond_broadcast(&b->cv);
-        pthread_mutex_unlock(&b->mu);
-        return;
-    }
-    pthread_mutex_unlock(&b->mu);
-    for (spin = 0; spin < PYBP_BARRIER_SPINS; spin++) {
-        if (PYBP__LOAD_GEN(b) != gen)
-            return;
-        PYBP__PAUSE();
-    }
-    for (spin = 0; spin < PYBP__YIELDS; spin++) {
-        if (PYBP__LOAD_GEN(b) != gen)
-            return;
-        sched_yield();
-    }
-    pthread_mutex_lock(&b->mu);
-    while (b->gen == gen)
-        pthread_cond_wait(&b->cv, &b->mu);
-    pthread_mutex_unlock(&b->mu);
-}
-
-/* What the threads of one call share. */
-typedef struct pybp__team {
-    pybp__epoch *e;
-    pybp__barrier bar;
-    size_t parts;                     /* threads running */
-    size_t xi;                        /* examples per item of phase (1) */
-    pybp__items items[2][PYBP_MAX_THREADS];   /* per phase, per thread */
-} pybp__team;
-
-typedef struct pybp__worker {
-    pybp__team *team;
-    size_t part;
-    pthread_t tid;
-} pybp__worker;
-
-/* Thread u's share of n things (examples, rows): [n u / T, n (u+1) / T). */
-static size_t pybp__share_start(size_t n, size_t u, size_t parts)
-{
-    return n * u / parts;
-}
-
-/* Items of phase (1) of thread u: its share of the c examples, in items of
- * tm->xi. */
-static size_t pybp__pass_items(const pybp__team *tm, size_t c, size_t u)
-{
-    size_t n = pybp__share_start(c, u + 1, tm->parts)
-               - pybp__share_start(c, u, tm->parts);
-    return (n + tm->xi - 1) / tm->xi;
-}
-
-/* Rows per item of phase (2) in a layer of nin rows: about 4 items per
- * thread, in multiples of 6 rows (whole register blocks). */
-static size_t pybp__row_block(size_t nin, size_t parts)
-{
-    size_t r = (nin + 4 * parts - 1) / (4 * parts);
-    return r < 6 ? 6 : (r + 5) / 6 * 6;
-}
-
-/* Items of phase (2) of thread u: blocks of its share of the rows of each
- * W^l, and for thread 0 one more (the first) for the biases. */
-static size_t pybp__update_items(const pybp__team *tm, size_t u)
-{
-    const pybp__shape *s = tm->e->s;
-    size_t l, n = u == 0;
-    for (l = 1; l <= s->L; l++) {
-        size_t nin = s->n[l - 1], rb = pybp__row_block(nin, tm->parts);
-        size_t rows = pybp__share_start(nin, u + 1, tm->parts)
-                      - pybp__share_start(nin, u, tm->parts);
-        n += (rows + rb - 1) / rb;
-    }
-    return n;
-}
-
-/* Item `item` of thread u's phase (1): forward and backward passes of a
- * block of its examples. */
-static void pybp__pass_item(const pybp__team *tm, size_t u, size_t item,
-                            size_t first, size_t c)
-{
-    size_t x0 = pybp__share_start(c, u, tm->parts) + item * tm->xi;
-    size_t x1 = pybp__min(x0 + tm->xi, pybp__share_start(c, u + 1,
-                                                         tm->parts));
-    pybp__passes(tm->e, first, c, x0, x1);
-}
-
-/* Item `item` of thread u's phase (2), for the batch of c at `first`. */
-static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
-                              size_t first, size_t c)
-{
-    pybp__epoch *e = tm->e;
-    const pybp__shape *s = e->s;
-    const pybp__kern *K = e->K;
-    const pybp__work *w = e->w;
-    size_t l;
-    if (u == 0 && item == 0) {
-        pybp__add_costs(e, c);
-        for (l = 1; l <= s->L; l++)
-            K->bp3(e->p + s->ib[l], pybp__nvec(s->n[l], K->vw), w->d[l],
-                   s->pw[l], c, e->step, 1);
-        return;
-    }
-    item -= u == 0;
-    for (l = 1; l <= s->L; l++) {
-        size_t nin = s->n[l - 1], rb = pybp__row_block(nin, tm->parts);
-        size_t r0 = pybp__share_start(nin, u, tm->parts);
-        size_t r1 = pybp__share_start(nin, u + 1, tm->parts);
-        size_t items = (r1 - r0 + rb - 1) / rb;
-        if (item < items) {
-            size_t k0 = r0 + item * rb, k1 = pybp__min(k0 + rb, r1);
-            pybp__src in = l == 1
-                ? pybp__input(s, e->data, w->table, e->perm, first)
-                : pybp__rows(w->a[l - 1], s->pw[l - 1]);
-            K->bp4(e->p + s->iw[l], s->pw[l], pybp__nvec(s->n[l], K->vw),
-                   &in, w->d[l], s->pw[l], c, k0, k1, e->decay, e->step, 1);
-            return;
-        }
-        item -= items;
-    }
-}
-
-/* The next item of a phase for thread `part`: its own, else what is left
- * of the others'.  Returns 0 when none is left; else 1, with the owner of
- * the item in *owner and its number among the owner's in *item. */
-static int pybp__grab(pybp__team *tm, int phase, size_t part, size_t *owner,
-                      size_t *item)
-{
-    size_t i;
-    for (i = 0; i < tm->parts; i++) {
-        size_t u = (part + i) % tm->parts;
-        pybp__items *q = &tm->items[phase][u];
-#if defined(__GNUC__)
-        *item = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
-#else
-        pthread_mutex_lock(&tm->bar.mu);
-        *item = q->next++;
-        pthread_mutex_unlock(&tm->bar.mu);
-#endif
-        if (*item < q->end) {
-            *owner = u;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void pybp__epoch_part(pybp__worker *wk)
-{
-    pybp__team *tm = wk->team;
-    pybp__epoch *e = tm->e;
-    size_t first, c, u, item;
-    for (first = 0; first < e->nperm; first += c) {
-        c = pybp__min(e->mbs, e->nperm - first);   /* == mbs: whole batches */
-        while (pybp__grab(tm, 0, wk->part, &u, &item))
-            pybp__pass_item(tm, u, item, first, c);
-        pybp__barrier_wait(&tm->bar, tm->items[0]);
-        while (pybp__grab(tm, 1, wk->part, &u, &item))
-            pybp__update_item(tm, u, item, first, c);
-        pybp__barrier_wait(&tm->bar, tm->items[1]);
-    }
-}
-
-/* A worker first waits at the start gate: by then the caller has fixed how
- * many threads run and their ranges of items. */
-static void *pybp__worker_main(void *arg)
-{
-    pybp__worker *wk = (pybp__worker *)arg;
-    (void)pybp__fp_enter();           /* the mode the calling thread has */
-    pybp__barrier_wait(&wk->team->bar, NULL);
-    pybp__epoch_part(wk);
-    return NULL;
-}
-
-/* Each thread's items, for both phases (item numbers count from 0 in each
- * thread's range). */
-static void pybp__plan(pybp__team *tm)
-{
-    size_t t;
-    for (t = 0; t < tm->parts; t++) {
-        pybp__items *q = &tm->items[0][t];
-        q->begin = q->next = 0;
-        q->end = pybp__pass_items(tm, tm->e->mbs, t);
-        q = &tm->items[1][t];
-        q->begin = q->next = 0;
-        q->end = pybp__update_items(tm, t);
-    }
-}
-
-/* Runs the epoch's whole mini-batches (e->mbs each) on up to `threads`
- * threads, the caller's among them; on fewer if some cannot be created
- * (the same bits either way). */
-static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
-{
-    pybp__worker wk[PYBP_MAX_THREADS];
-    pybp__team tm;
-    size_t t, started, xi;
-    memset(&tm, 0, sizeof tm);
-    tm.e = e;
-    if (!pybp__barrier_init(&tm.bar, (unsigned)threads)) {
-        pybp__epoch_single(e);
-        return;
-    }
-    for (t = 0; t < threads; t++) {
-        wk[t].team = &tm;
-        wk[t].part = t;
-    }
-    for (started = 1; started < threads; started++)
-        if (pthread_create(&wk[started].tid, NULL, pybp__worker_main,
-                           &wk[started]) != 0)
-            break;
-    /* The workers are held at the start gate until this thread arrives.
-     * Items of phase (1): xi examples, about 4 per thread, in whole
-     * register blocks of 6. */
-    pthread_mutex_lock(&tm.bar.mu);
-    tm.bar.parties = (unsigned)started;
-    tm.parts = started;
-    xi = (e->mbs + 4 * started - 1) / (4 * started);
-    tm.xi = xi < 6 ? 6 : (xi + 5) / 6 * 6;
-    pybp__plan(&tm);
-    pthread_mutex_unlock(&tm.bar.mu);
-    pybp__barrier_wait(&tm.bar, NULL);
-    pybp__epoch_part(&wk[0]);
-    for (t = 1; t < started; t++)
-        pthread_join(wk[t].tid, NULL);
-    pybp__barrier_destroy(&tm.bar);
-}
-#endif /* PYBP__THREADS */
+#include "pybp_threads.h"   /* worker threads: pybp__epoch_threads() */
 
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                             */
@@ -1542,6 +1195,7 @@ static pybp__fpmode pybp__setup(const pybp__shape *s, const pybp_data *data,
     return fp;
 }
 
+/* defines pybp_feedforward and pybp_feedforward_f32 */
 int PYBP__API(feedforward)(const pybp_net *net, const real *params,
                            size_t nparams, const pybp_data *data, real *out,
                            size_t nout, real *work, size_t nwork)
@@ -1577,6 +1231,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
     return PYBP_OK;
 }
 
+/* defines pybp_cost and pybp_cost_f32 */
 int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
                     const pybp_data *data, double *total,
                     real *work, size_t nwork)
@@ -1615,6 +1270,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
     return PYBP_OK;
 }
 
+/* defines pybp_gradient and pybp_gradient_f32 */
 int PYBP__API(gradient)(const pybp_net *net, const real *params,
                         size_t nparams, const pybp_data *data, real *grad,
                         size_t ngrad, real *work, size_t nwork)
@@ -1645,14 +1301,15 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        pybp__backprop(&s, w.p, &w, w.a, 0, c);
-        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0, 0, 1);
+        pybp__backward(&s, w.p, &w, w.a, 0, c);            /* BP1, BP2 */
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);  /* BP3, BP4 */
     }
     pybp__mean_out(&s, w.S, grad, data->count);
     pybp__fp_leave(fp);
     return PYBP_OK;
 }
 
+/* defines pybp_evaluate and pybp_evaluate_f32 */
 int PYBP__API(evaluate)(const pybp_net *net, const real *params,
                         size_t nparams, const pybp_data *data,
                         size_t *correct, real *work, size_t nwork)
@@ -1700,6 +1357,7 @@ static void pybp__rates(double eta, double lmbda, size_t n, size_t m,
     *step = (real)(eta / (double)m);
 }
 
+/* defines pybp_update_mini_batch and pybp_update_mini_batch_f32 */
 int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
                                  size_t nparams, const pybp_data *data,
                                  double eta, double lmbda, size_t n,
@@ -1742,6 +1400,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
     return PYBP_OK;
 }
 
+/* defines pybp_sgd_epoch and pybp_sgd_epoch_f32 */
 int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
                          const pybp_data *data, const size_t *perm,
                          size_t nperm, size_t mini_batch_size, double eta,

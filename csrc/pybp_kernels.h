@@ -56,6 +56,8 @@
  * for the xb examples x0 .. x0+xb-1 of `in` and jb vectors of outputs.  W,
  * b and z point at the block's first weight column, bias and output.
  */
+/* defines pybp__forward_block_portable, pybp__forward_block_avx2,
+ * pybp__forward_block_avx512 */
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
                       size_t nin, const pybp__src *in, size_t x0, real *z,
@@ -110,6 +112,7 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
  * nvec vectors of each output row.  Blocks of XB examples by JB vectors;
  * each block streams the whole of Wt once.
  */
+/* defines pybp__forward_portable, pybp__forward_avx2, pybp__forward_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
                 size_t nvec, const pybp__src *in, real *z, size_t zp,
@@ -136,9 +139,11 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
  * where S0 is 0.0 (update) or the stored S (accumulate, for gradients over
  * several chunks).  Then, when updating,
  *   W[k][j] <- decay W[k][j] - step S[k][j]
- * (SPEC.md's update with S the batch's sum), so no P-sized S is needed.
+ * (docs/math.md's update, S the batch's sum), so no P-sized S is needed.
  * W and d point at the block's first row and column.
  */
+/* defines pybp__bp4_block_portable, pybp__bp4_block_avx2,
+ * pybp__bp4_block_avx512 */
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
                   const real *d, size_t dp, size_t m, real decay,
@@ -199,6 +204,7 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
  * Or, for gradients, rows of a sum array in the same layout:
  * W <- W + d[0][j] a[0][k] + ... term by term.  (update == 0)
  */
+/* defines pybp__bp4_portable, pybp__bp4_avx2, pybp__bp4_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
             const real *d, size_t dp, size_t m, size_t k0, size_t k1,
@@ -231,6 +237,8 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
  * keeps its order; the W values are the ones stored.  Both batches' inputs
  * are of the same kind (u8); m <= 4.
  */
+/* defines pybp__fused_block_portable, pybp__fused_block_avx2,
+ * pybp__fused_block_avx512 */
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(fused_block)(real *W, size_t wp, size_t nin, const pybp__src *in,
                     const real *d, size_t dp, size_t m, real decay,
@@ -305,6 +313,8 @@ PYBP_K(fused_block)(real *W, size_t wp, size_t nin, const pybp__src *in,
  * examples of the next batch ride along with the update; the rest, if any,
  * are a plain forward pass over the updated weights.
  */
+/* defines pybp__update_forward_portable, pybp__update_forward_avx2,
+ * pybp__update_forward_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
                        const pybp__src *in, const real *d, size_t dp,
@@ -335,6 +345,7 @@ PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
  * b <- b - step S_b (update != 0); or, for gradients, b is a sum array that
  * takes the terms in order (update == 0).
  */
+/* defines pybp__bp3_portable, pybp__bp3_avx2, pybp__bp3_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(bp3)(real *b, size_t nvec, const real *d, size_t dp, size_t m,
             real step, int update)
@@ -349,7 +360,9 @@ PYBP_K(bp3)(real *b, size_t nvec, const real *d, size_t dp, size_t m,
     }
 }
 
-/* This instance's entry in pybp.c's table of paths. */
+/* This instance's table of kernels, which pybp__kernels() (pybp_impl.h)
+ * returns for its instruction set: defines pybp__kern_portable,
+ * pybp__kern_avx2, pybp__kern_avx512. */
 static const pybp__kern PYBP_K(kern) = {
     PYBP_K_VW, PYBP_K(forward), PYBP_K(bp4), PYBP_K(bp3),
     PYBP_K(update_forward), PYBP_K_FXB};

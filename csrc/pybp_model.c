@@ -8,13 +8,16 @@
  * it, and nothing is written until every check has passed, so a failed call
  * leaves all outputs untouched.
  *
- * This file does not depend on pybp.c: it validates networks itself, so it
- * can be linked on its own (the model tests do exactly that).
+ * The network rules are the kernels' own (pybp_net.c); nothing else of the
+ * library is needed, so this file and pybp_net.c can be linked on their own
+ * (tests/test_model.py and fuzz/build.sh build model tools that way).
  */
+#include <limits.h>
 #include <string.h>
 #include <stdint.h>
 
 #include "pybp.h"
+#include "pybp_net.h"
 
 /* Doubles are stored as their IEEE-754 bit patterns through uint64_t. */
 typedef char pybp_model_double_is_64_bits[sizeof(double) == 8 ? 1 : -1];
@@ -90,42 +93,18 @@ static uint32_t crc32_of(const unsigned char *p, size_t n)
     return crc ^ 0xFFFFFFFFu;
 }
 
-/* Whether a size_t fits a u32 field (always, where size_t has 32 bits). */
-static int fits_u32(size_t n)
-{
+/* The largest layer size a u32 field holds (every size_t, where size_t has
+ * 32 bits). */
 #if SIZE_MAX > UINT32_MAX
-    return n <= UINT32_MAX;
+#define MODEL_MAX_SIZE ((size_t)UINT32_MAX)
 #else
-    (void)n;
-    return 1;
+#define MODEL_MAX_SIZE SIZE_MAX
 #endif
-}
 
-/* ---- rules shared by the writer and the reader --------------------------- */
-
-/* The status for activation `act` on layer l (1-based) of an L-layer net. */
-static int check_activation(uint32_t act, size_t l, size_t L)
+/* A u32 code field as an int; a value no int holds is no code either. */
+static int code_of(uint32_t v)
 {
-    if (act < PYBP_SIGMOID || act > PYBP_SOFTMAX)
-        return PYBP_EACTIVATION;
-    if (act == PYBP_SOFTMAX && l != L)
-        return PYBP_ESOFTMAX;
-    return PYBP_OK;
-}
-
-/* The status for the pairing of a cost with the output activation. */
-static int check_cost(uint32_t cost, uint32_t out_act)
-{
-    switch (cost) {
-    case PYBP_QUADRATIC:
-        return out_act == PYBP_SOFTMAX ? PYBP_ECOMBINATION : PYBP_OK;
-    case PYBP_CROSS_ENTROPY:
-        return out_act == PYBP_SIGMOID ? PYBP_OK : PYBP_ECOMBINATION;
-    case PYBP_LOG_LIKELIHOOD:
-        return out_act == PYBP_SOFTMAX ? PYBP_OK : PYBP_ECOMBINATION;
-    default:
-        return PYBP_ECOST;
-    }
+    return v <= (uint32_t)INT_MAX ? (int)v : -1;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -144,9 +123,10 @@ typedef struct model_header {
  */
 static int parse_model(const unsigned char *b, size_t len, model_header *h)
 {
-    uint64_t p = 0, stored_p;
-    size_t nl, l, off, total, body;
-    uint32_t cost, act = 0;
+    uint64_t p, stored_p;
+    size_t nl, l, off, total, body, sizes[PYBP_MAX_LAYERS];
+    int acts[PYBP_MAX_LAYERS];
+    uint32_t cost;
 
     if (len < sizeof model_magic)
         return memcmp(b, model_magic, len) == 0 ? PYBP_ETRUNCATED
@@ -159,6 +139,9 @@ static int parse_model(const unsigned char *b, size_t len, model_header *h)
         return PYBP_EVERSION;
     if (len < OFF_SIZES)
         return PYBP_ETRUNCATED;
+    /* The fixed part's counts and codes as soon as they are present, so that
+     * a bad one is EFORMAT even in a file cut short; the network rules
+     * check them again below. */
     if (get_u32(b + OFF_NLAYERS) < 2 || get_u32(b + OFF_NLAYERS) > PYBP_MAX_LAYERS)
         return PYBP_EFORMAT;
     nl = get_u32(b + OFF_NLAYERS);
@@ -170,25 +153,14 @@ static int parse_model(const unsigned char *b, size_t len, model_header *h)
     if (len < off)
         return PYBP_ETRUNCATED;
 
-    /* Each term n_l * (n_{l-1} + 1) is below 2^64 for 32-bit sizes; only
-     * the running sum can overflow. */
-    for (l = 0; l < nl; l++) {
-        uint64_t n = get_u32(b + OFF_SIZES + 4 * l);
-        if (n == 0)
-            return PYBP_EFORMAT;
-        if (l > 0) {
-            uint64_t term = n * ((uint64_t)get_u32(b + OFF_SIZES + 4 * (l - 1)) + 1);
-            if (p > UINT64_MAX - term)
-                return PYBP_EFORMAT;
-            p += term;
-        }
-    }
-    for (l = 1; l < nl; l++) {
-        act = get_u32(b + OFF_SIZES + 4 * nl + 4 * (l - 1));
-        if (check_activation(act, l, nl - 1) != PYBP_OK)
-            return PYBP_EFORMAT;
-    }
-    if (check_cost(cost, act) != PYBP_OK)
+    /* The network rules, and P in 64 bits as the file stores it: a network
+     * the rules refuse, or whose P overflows, is a malformed file. */
+    for (l = 0; l < nl; l++)
+        sizes[l] = get_u32(b + OFF_SIZES + 4 * l);
+    for (l = 0; l + 1 < nl; l++)
+        acts[l] = code_of(get_u32(b + OFF_SIZES + 4 * nl + 4 * l));
+    if (pybp__check_net_rules(nl, sizes, acts, code_of(cost), MODEL_MAX_SIZE,
+                              &p) != PYBP_OK)
         return PYBP_EFORMAT;
     stored_p = get_u64(b + off - 8);
     if (stored_p != p)
@@ -264,49 +236,27 @@ int pybp_model_read(const void *buf, size_t len, size_t *sizes, size_t nsizes,
 /* ---- writing ------------------------------------------------------------- */
 
 /*
- * Validates a network the way pybp_nparams does and stores the size of its
- * file image in *nbytes and its parameter count in *np.  Sizes must also fit
- * the format's u32 fields.
+ * Validates a network by the rules pybp_nparams applies (pybp_net.c) and
+ * stores the size of its file image in *nbytes and its parameter count in
+ * *np.  Sizes must also fit the format's u32 fields.
  */
 static int model_layout(const pybp_net *net, size_t *nbytes, size_t *np)
 {
-    size_t l, nl, p = 0, off;
+    size_t nl, p, off;
+    uint64_t p64;
     int status;
 
     if (net == NULL || net->sizes == NULL || net->activations == NULL)
         return PYBP_ENULL;
-    nl = net->nlayers;
-    if (nl < 2 || nl > PYBP_MAX_LAYERS)
-        return PYBP_ESIZE;
-    for (l = 0; l < nl; l++) {
-        size_t n = net->sizes[l];
-        if (n == 0 || !fits_u32(n))
-            return PYBP_ESIZE;
-    }
-    /* Every code's range before softmax's place, as pybp_nparams checks:
-     * a network with both problems gets the same status from both. */
-    for (l = 1; l < nl; l++) {
-        int act = net->activations[l - 1];
-        if (act < PYBP_SIGMOID || act > PYBP_SOFTMAX)
-            return PYBP_EACTIVATION;
-    }
-    for (l = 1; l < nl; l++) {
-        status = check_activation((uint32_t)net->activations[l - 1], l, nl - 1);
-        if (status != PYBP_OK)
-            return status;
-    }
-    if (net->cost < 0)
-        return PYBP_ECOST;
-    status = check_cost((uint32_t)net->cost, (uint32_t)net->activations[nl - 2]);
+    status = pybp__check_net_rules(net->nlayers, net->sizes,
+                                   net->activations, net->cost,
+                                   MODEL_MAX_SIZE, &p64);
     if (status != PYBP_OK)
         return status;
-
-    for (l = 1; l < nl; l++) {
-        size_t rows = net->sizes[l], cols = net->sizes[l - 1] + 1;
-        if (cols == 0 || rows > SIZE_MAX / cols || p > SIZE_MAX - rows * cols)
-            return PYBP_EOVERFLOW;
-        p += rows * cols;
-    }
+    p = (size_t)p64;
+    if (p != p64)                   /* P must count the caller's params */
+        return PYBP_EOVERFLOW;
+    nl = net->nlayers;
     off = params_offset(nl);
     if (p > (SIZE_MAX - off - 4) / 8)
         return PYBP_EOVERFLOW;

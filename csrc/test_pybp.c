@@ -3,9 +3,9 @@
  * point bad arguments.  Prints "N passed, M failed"; exits non-zero on any
  * failure.
  *
- * Exactness checks compare bytes (memcmp), as SPEC.md requires for float64;
- * the only tolerances are against finite differences and decimal literals,
- * stated where they are used.
+ * Exactness checks compare bytes (memcmp), as docs/math.md requires for
+ * float64; the only tolerances are against finite differences and decimal
+ * literals, stated where they are used.
  */
 #include "test_util.h"
 

@@ -351,7 +351,8 @@ def c_tool(tmp_path_factory):
     src.write_text(C_TOOL)
     exe = work / "model_tool"
     subprocess.run([cc, "-std=c99", "-O1", "-I", str(CSRC), str(src),
-                    str(CSRC / "pybp_model.c"), "-o", str(exe)], check=True)
+                    str(CSRC / "pybp_model.c"), str(CSRC / "pybp_net.c"),
+                    "-o", str(exe)], check=True)
     return exe
 
 

@@ -12,7 +12,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")
 HEADER = os.path.join(CSRC, "pybp.h")
-SOURCES = ["pybp.c", "pybp_f32.c", "pybp_model.c"]
+SOURCES = ["pybp.c", "pybp_f32.c", "pybp_net.c", "pybp_model.c"]
 
 # Exactness (docs/exactness.md): no contraction into FMA, no fast-math.
 CFLAGS = ["-std=c99", "-O3", "-ffp-contract=off", "-fno-fast-math"]
