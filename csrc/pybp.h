@@ -12,7 +12,7 @@
  * use the same layout.
  *
  * In float64 every number equals, bit for bit, what the pure-Python
- * reference (pybp/_reference.py) computes; docs/exactness.md spells out the
+ * reference (pybp/_kernels/reference.py) computes; docs/exactness.md spells out the
  * order of operations both follow.
  *
  * The block between the two "cdef" marker comments is read verbatim by the

@@ -16,7 +16,7 @@
  *   PYBP__EXP, PYBP__LOG, PYBP__TANH   the libm functions for the type
  *   PYBP__FLUSH_SUBNORMALS   flush subnormals to zero during calls (float)
  *
- * In float64 every number equals what pybp/_reference.py computes, bit for
+ * In float64 every number equals what pybp/_kernels/reference.py computes, bit for
  * bit: each sum starts at 0.0 and adds its terms in ascending index order,
  * and every product is rounded before it is added (docs/exactness.md).
  * Speed comes only from computing many independent sums at once, never from

@@ -212,9 +212,9 @@ def test_codes_and_limits_in_the_compiled_library(c_backend):
 
 
 def c_source_version():
-    with open(os.path.join(ROOT, "csrc", "pybp.c"), encoding="utf-8") as f:
-        m = re.search(r'pybp_version\(void\)\s*\{\s*return\s+"([^"]+)"', f.read())
-    assert m, "pybp_version's string not found in csrc/pybp.c"
+    with open(HEADER, encoding="utf-8") as f:
+        m = re.search(r'^#define PYBP_VERSION "([^"]+)"', f.read(), re.M)
+    assert m, "PYBP_VERSION not found in csrc/pybp.h"
     return m.group(1)
 
 
