@@ -38,6 +38,7 @@ const char *pybp_strerror(int status)
     case PYBP_ECHECKSUM:   return "model file checksum does not match";
     case PYBP_ETRUNCATED:  return "model file ends early";
     case PYBP_EVERSION:    return "model file has an unsupported version";
+    case PYBP_EPARAMS:     return "a parameter is NaN or infinite";
     case PYBP_EISA:
         return "instruction set not supported by this CPU or build";
     default:               return "unknown pybp status";

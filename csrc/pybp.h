@@ -56,6 +56,7 @@ extern "C" {
 #define PYBP_ETRUNCATED  16  /* a model file ends early */
 #define PYBP_EVERSION    17  /* a model file has an unsupported version */
 #define PYBP_EISA        18  /* instruction set unsupported by CPU or build */
+#define PYBP_EPARAMS     19  /* a parameter is NaN or infinite */
 
 /* Activation codes, one per layer l = 1 .. L. */
 #define PYBP_SIGMOID  1

@@ -493,10 +493,31 @@ static int pybp__check_labels(const pybp__shape *s, const pybp_data *d,
     return PYBP_OK;
 }
 
+/* No result is computed from parameters that are not all finite (a NaN
+   written into them, say: a ReLU would turn it into a plausible 0).  Tested
+   on the bits, exponent all ones, so that the loop is integer work. */
+static int pybp__check_params(const real *p, size_t n)
+{
+    size_t i;
+    unsigned bad = 0;
+#if PYBP__REAL_SIZE == 8
+    const uint64_t e = UINT64_C(0x7ff0000000000000);
+    uint64_t b;
+#else
+    const uint32_t e = UINT32_C(0x7f800000);
+    uint32_t b;
+#endif
+    for (i = 0; i < n; i++) {
+        memcpy(&b, p + i, sizeof b);
+        bad |= (b & e) == e;
+    }
+    return bad ? PYBP_EPARAMS : PYBP_OK;
+}
+
 /* The checks every kernel shares; on success the shape is filled in. */
-static int pybp__check_common(const pybp_net *net, size_t nparams,
-                              const pybp_data *data, int need_targets,
-                              size_t nwork, pybp__shape *s)
+static int pybp__check_common(const pybp_net *net, const real *params,
+                              size_t nparams, const pybp_data *data,
+                              int need_targets, size_t nwork, pybp__shape *s)
 {
     int st = pybp__check_net(net, s);
     if (st != PYBP_OK)
@@ -508,7 +529,7 @@ static int pybp__check_common(const pybp_net *net, size_t nparams,
         return st;
     if (nwork < s->ws1)
         return PYBP_EWORKSPACE;
-    return PYBP_OK;
+    return pybp__check_params(params, nparams);
 }
 
 static int pybp__check_sgd_values(double eta, double lmbda, size_t n)
@@ -1210,7 +1231,7 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
 
     if (params == NULL || data == NULL || out == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 0, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 0, nwork, &s);
     if (st != PYBP_OK)
         return st;
     nL = s.n[s.L];
@@ -1247,7 +1268,7 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
 
     if (params == NULL || data == NULL || total == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
     if (st != PYBP_OK)
@@ -1285,7 +1306,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
 
     if (params == NULL || data == NULL || grad == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK && ngrad != s.P)
         st = PYBP_ELENGTH;
     if (st == PYBP_OK)
@@ -1324,7 +1345,7 @@ int PYBP__API(evaluate)(const pybp_net *net, const real *params,
 
     if (params == NULL || data == NULL || correct == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
     if (st != PYBP_OK)
@@ -1372,7 +1393,7 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
 
     if (params == NULL || data == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK)
         st = pybp__check_sgd_values(eta, lmbda, n);
     if (st == PYBP_OK)
@@ -1417,7 +1438,7 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
 
     if (params == NULL || data == NULL || perm == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, nparams, data, 1, nwork, &s);
+    st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK && (nperm == 0 || mini_batch_size == 0))
         st = PYBP_ESIZE;
     if (st == PYBP_OK)

@@ -48,14 +48,14 @@ static void test_strings(void)
     int i, j;
     CHECK(strcmp(pybp_version(), "0.1.0") == 0);
     CHECK(pybp_compiler() != NULL && pybp_compiler()[0] != '\0');
-    for (i = PYBP_OK; i <= PYBP_EISA; i++) {
+    for (i = PYBP_OK; i <= PYBP_EPARAMS; i++) {
         CHECK(pybp_strerror(i) != NULL);
         CHECK(strcmp(pybp_strerror(i), "unknown pybp status") != 0);
         for (j = PYBP_OK; j < i; j++)
             CHECK(strcmp(pybp_strerror(i), pybp_strerror(j)) != 0);
     }
     CHECK(strcmp(pybp_strerror(-1), "unknown pybp status") == 0);
-    CHECK(strcmp(pybp_strerror(PYBP_EISA + 1), "unknown pybp status") == 0);
+    CHECK(strcmp(pybp_strerror(PYBP_EPARAMS + 1), "unknown pybp status") == 0);
 }
 
 static void test_sizes(void)
@@ -147,6 +147,48 @@ static void test_hand_network(void)
                  PYBP_OK);
         CHECK(correct == 2);
     }
+    free(work);
+}
+
+/* Parameters that are not all finite: every entry point refuses them with
+ * PYBP_EPARAMS and writes nothing (a ReLU would map a NaN weight to a
+ * plausible 0). */
+static void test_nonfinite_params(void)
+{
+    static const size_t sizes[] = {2, 2, 1};
+    static const int acts[] = {PYBP_RELU, PYBP_IDENTITY};
+    static const double x[2] = {1.0, 2.0};
+    static const double y[1] = {1.0};
+    static const int32_t labels[1] = {0};
+    const double bad[3] = {NAN, INFINITY, -INFINITY};
+    pybp_net net = make_net(3, sizes, acts, PYBP_QUADRATIC);
+    pybp_data d = data_f64(1, x, y, NULL), dl = data_f64(1, x, NULL, labels);
+    size_t nwork = ws_of(&net, 1), perm[1] = {0}, correct = 99, b, at;
+    double *work = dalloc(nwork);
+    double params[9], keep[9], out[1] = {7.0}, grad[9], total = 0.5;
+
+    for (b = 0; b < 3; b++)
+        for (at = 0; at < 9; at += 4) {
+            fill_uniform(params, 9, -1.0, 1.0);
+            params[at] = bad[b];
+            memcpy(keep, params, sizeof keep);
+            CHECK_ST(pybp_feedforward(&net, params, 9, &d, out, 1, work, nwork),
+                     PYBP_EPARAMS);
+            CHECK(out[0] == 7.0);
+            CHECK_ST(pybp_cost(&net, params, 9, &d, &total, work, nwork),
+                     PYBP_EPARAMS);
+            CHECK(total == 0.5);
+            CHECK_ST(pybp_gradient(&net, params, 9, &d, grad, 9, work, nwork),
+                     PYBP_EPARAMS);
+            CHECK_ST(pybp_evaluate(&net, params, 9, &dl, &correct, work,
+                                   nwork), PYBP_EPARAMS);
+            CHECK(correct == 99);
+            CHECK_ST(pybp_update_mini_batch(&net, params, 9, &d, 0.5, 0.0, 1,
+                                            work, nwork), PYBP_EPARAMS);
+            CHECK_ST(pybp_sgd_epoch(&net, params, 9, &d, perm, 1, 1, 0.5, 0.0,
+                                    1, &total, work, nwork), PYBP_EPARAMS);
+            CHECK(memcmp(params, keep, sizeof keep) == 0 && total == 0.5);
+        }
     free(work);
 }
 
@@ -753,9 +795,11 @@ static void run_all(const pybp_net *net, const double *params, size_t P,
     /* a second epoch from there, with weight decay and a smaller batch */
     memcpy(r->epoch2, r->epoch, P * sizeof(double));
     r->epoch2_cost = 0.0;
+    /* (an epoch that diverged leaves NaN or inf, which nothing takes) */
     CHECK_ST(pybp_sgd_epoch(net, r->epoch2, P, d, perm, d->count,
                             mbs > 2 ? mbs - 2 : 1, 0.75, 2.0, 3 * d->count,
-                            &r->epoch2_cost, work, nwork), PYBP_OK);
+                            &r->epoch2_cost, work, nwork),
+             all_finite(r->epoch, P) ? PYBP_OK : PYBP_EPARAMS);
 }
 
 static int same_results(const results *a, const results *b, size_t nout,
@@ -1309,6 +1353,7 @@ int main(void)
     test_strings();
     test_sizes();
     test_hand_network();
+    test_nonfinite_params();
     test_hand_activations();
     test_finite_differences();
     test_batch_is_mean();

@@ -48,6 +48,15 @@ static inline int same(const double *a, const double *b, size_t n)
     return memcmp(a, b, n * sizeof(double)) == 0;
 }
 
+static inline int all_finite(const double *v, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!(v[i] - v[i] == 0.0))  /* inf - inf and NaN - NaN are NaN */
+            return 0;
+    return 1;
+}
+
 static inline void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
