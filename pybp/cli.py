@@ -9,7 +9,6 @@ error (bad options), 130 interrupted.  Errors are one line on stderr,
 """
 
 import argparse
-import gzip
 import json
 import math
 import os
@@ -668,47 +667,11 @@ def cmd_evaluate(args, out, err):
 # --- predict ----------------------------------------------------------------------
 
 
-def _is_idx(path):
-    """Whether a file looks like IDX (two zero bytes first), plain or gzipped."""
-    with open(path, "rb") as f:
-        head = f.read(2)
-        if head == b"\x1f\x8b":
-            f.seek(0)
-            try:
-                with gzip.GzipFile(fileobj=f) as g:
-                    head = g.read(2)
-            except (OSError, EOFError):
-                return True  # let the IDX reader report the damage
-    return head == b"\x00\x00"
-
-
-def _idx_inputs(path, n_inputs):
-    from .data import read_idx
-    from .dataset import Dataset
-    idx = read_idx(path)
-    if not isinstance(idx.data, bytes):
-        raise RunError("%s: only unsigned-byte (type 0x08) IDX images are "
-                       "supported" % path)
-    dims = idx.dims
-    per = 1
-    for d in dims[1:]:
-        per *= d
-    if len(dims) > 1 and per == n_inputs:
-        count = dims[0]
-    elif len(idx.data) == n_inputs:  # one image without a count dimension
-        count = 1
-    else:
-        raise RunError("%s holds %s values, which is not a list of examples "
-                       "of the model's %d inputs"
-                       % (path, "x".join(map(str, dims)), n_inputs))
-    return Dataset(idx.data, n_inputs=n_inputs, divisor=255.0), count
-
-
 def cmd_predict(args, out, err):
     from . import data
     net = _load_model(args.model, args.backend)
-    if _is_idx(args.input):
-        inputs, _ = _idx_inputs(args.input, net.sizes[0])
+    if data.is_idx(args.input):
+        inputs = data.read_idx_inputs(args.input, net.sizes[0])
     else:
         inputs = data.read_csv_inputs(args.input)
         if inputs.n_inputs != net.sizes[0]:
