@@ -1,0 +1,279 @@
+"""`pybp train`: the run's settings (defaults, a checkpoint's, the options),
+the rules of --resume, loading the data, and the training run with its
+output: epoch lines or JSON, diagnostics, checkpoints, the --plot SVG and
+the saved model.
+"""
+
+from .. import Network, __version__, backends, checkpoint, data
+from .common import (MNIST_CLASSES, MNIST_INPUTS, RunError, UsageError,
+                     check_output_path, json_line, network_spec, percent, say,
+                     show)
+from .progress import ProgressBar
+
+# The book's first network (chapter 1): what `pybp train` runs by default.
+DEFAULTS = {"sizes": [784, 30, 10], "activation": "sigmoid",
+            "cost": "quadratic", "eta": 3.0, "lmbda": 0.0,
+            "mini_batch_size": 10, "epochs": 30, "seed": 0, "init": "normal",
+            "limit": None, "test_limit": None, "dtype": "float64"}
+
+# Command-line option -> settings key (checkpoint.SETTINGS).
+_OPTION_KEYS = {"sizes": "sizes", "activation": "activations", "cost": "cost",
+                "eta": "eta", "lmbda": "lmbda",
+                "mini_batch_size": "mini_batch_size", "epochs": "epochs",
+                "seed": "seed", "init": "init", "limit": "limit",
+                "test_limit": "test_limit", "dtype": "dtype"}
+
+
+def _option_name(attr):
+    return "--" + attr.replace("_", "-")
+
+
+def _settings(args, resumed):
+    """The run's settings: defaults < checkpoint < explicit options."""
+    given = {attr: getattr(args, attr) for attr in _OPTION_KEYS
+             if getattr(args, attr) is not None}
+    kind = "csv" if args.csv_train is not None else "mnist"
+    if resumed is None:
+        base = {_OPTION_KEYS[a]: v for a, v in DEFAULTS.items()}
+        base["activations"] = [DEFAULTS["activation"]]
+        base["data"] = kind
+    else:
+        base = dict(resumed.settings)
+    merged = dict(base)
+    for attr, value in given.items():
+        merged[_OPTION_KEYS[attr]] = value
+    if resumed is not None and merged["sizes"] != base["sizes"]:
+        _conflict("sizes", merged["sizes"], base["sizes"])
+    spec = network_spec(merged["sizes"], merged["activations"], merged["cost"])
+    merged["sizes"] = list(spec.sizes)
+    merged["activations"] = list(spec.activations)
+    merged["cost"] = spec.cost
+    if resumed is None:
+        return merged, spec
+    # A resumed run keeps its settings: anything else would silently make
+    # it a different run than the one the checkpoint belongs to.
+    for attr in given:
+        key = _OPTION_KEYS[attr]
+        if key == "epochs":
+            continue
+        if merged[key] != base[key]:
+            _conflict(attr, merged[key], base[key])
+    if kind != base["data"]:
+        raise UsageError("the checkpoint was trained on CSV data; pass "
+                         "--csv-train and --csv-test" if base["data"] == "csv"
+                         else "the checkpoint was trained on MNIST; drop "
+                         "--csv-train and --csv-test")
+    if merged["epochs"] < resumed.epoch:
+        raise UsageError("--epochs %d: the checkpoint has already trained %d "
+                         "epochs" % (merged["epochs"], resumed.epoch))
+    return merged, spec
+
+
+def _conflict(attr, given, stored):
+    raise UsageError("%s %s conflicts with the checkpoint's %s; a resumed run "
+                     "keeps its settings (only --epochs may change)"
+                     % (_option_name(attr), show(given), show(stored)))
+
+
+def _csv_data(args):
+    """(training, test) from --csv-train/--csv-test, or None for MNIST."""
+    if args.csv_train is None:
+        if args.csv_test is not None:
+            raise UsageError("--csv-test needs --csv-train")
+        return None
+    if args.csv_test is None:
+        raise UsageError("--csv-train needs --csv-test")
+    if args.data is not None:
+        raise UsageError("--data names an MNIST directory; it has no use "
+                         "with --csv-train")
+    train = data.load_csv(args.csv_train)
+    test = data.load_csv(args.csv_test)
+    if test.n_inputs != train.n_inputs:
+        raise RunError("%s has %d features per row, %s has %d"
+                       % (args.csv_test, test.n_inputs, args.csv_train,
+                          train.n_inputs))
+    return train, test
+
+
+def _classes(train, test):
+    return max(max(train.labels), max(test.labels)) + 1
+
+
+def _training_data(args, settings, csv):
+    """(training, test, description of where) with the limits applied."""
+    sizes = settings["sizes"]
+    if csv is not None:
+        train, test = csv
+        where = "%s, %s" % (args.csv_train, args.csv_test)
+        if train.n_inputs != sizes[0]:
+            raise UsageError("--sizes: %s has %d features per row, so the first "
+                             "size must be %d, not %d"
+                             % (args.csv_train, train.n_inputs, train.n_inputs,
+                                sizes[0]))
+        classes = _classes(train, test)
+        if classes > sizes[-1]:
+            raise UsageError("--sizes: the data has labels up to %d, so the "
+                             "last size must be at least %d, not %d"
+                             % (classes - 1, classes, sizes[-1]))
+    else:
+        # Checked before the files are read: a wrong --sizes fails at once.
+        if sizes[0] != MNIST_INPUTS or sizes[-1] != MNIST_CLASSES:
+            raise UsageError("--sizes %s: MNIST needs %d inputs and %d outputs "
+                             "(e.g. 784,30,10)"
+                             % (show(sizes), MNIST_INPUTS, MNIST_CLASSES))
+        where = data.find_mnist(args.data)
+        train, _validation, test = data.load_mnist(where)
+    if settings["limit"] is not None:
+        train = train.subset(settings["limit"])
+    if settings["test_limit"] is not None:
+        test = test.subset(settings["test_limit"])
+    return train, test, where
+
+
+def _epoch_line(rec, epochs):
+    return ("epoch %d/%d: %d/%d correct (%.2f%%), cost %.6g, %.2f s"
+            % (rec["epoch"], epochs, rec["correct"], rec["total"],
+               percent(rec["correct"], rec["total"]), rec["cost"],
+               rec["seconds"]))
+
+
+def _header(net, settings, train, test, where):
+    acts = settings["activations"]
+    act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
+    text = ("pybp train: backend %s%s, sizes %s, %s, %s cost, eta %g, lmbda %g, "
+            "batch %d, epochs %d, seed %d, init %s; %d training / %d test "
+            "examples from %s"
+            % (net.backend, " float32" if net.dtype == "float32" else "",
+               "-".join(map(str, settings["sizes"])), act,
+               settings["cost"], settings["eta"], settings["lmbda"],
+               settings["mini_batch_size"], settings["epochs"],
+               settings["seed"], settings["init"], train.count, test.count,
+               where))
+    return text
+
+
+def _plot_title(settings):
+    acts = settings["activations"]
+    return ("pybp train: %s, %s, %s cost, eta %g, %sbatch %d"
+            % ("-".join(map(str, settings["sizes"])),
+               acts[0] if len(set(acts)) == 1 else ",".join(acts),
+               settings["cost"], settings["eta"],
+               "lmbda %g, " % settings["lmbda"] if settings["lmbda"] else "",
+               settings["mini_batch_size"]))
+
+
+def cmd_train(args, out, err):
+    backends.check(args.backend)  # an unavailable backend fails at once
+    resumed = checkpoint.load(args.resume) if args.resume is not None else None
+    csv = _csv_data(args)
+    if csv is not None and args.sizes is None and resumed is None:
+        # Tabular data: by default one hidden layer of 30, sized to the data.
+        args.sizes = [csv[0].n_inputs, 30, _classes(*csv)]
+    settings, spec = _settings(args, resumed)
+    for path, option in ((args.save, "--save"), (args.checkpoint, "--checkpoint"),
+                         (args.plot, "--plot")):
+        if path is not None:
+            check_output_path(path, option)
+    train, test, where = _training_data(args, settings, csv)
+
+    if resumed is None:
+        net = Network(spec.sizes, list(spec.activations), spec.cost,
+                      seed=settings["seed"], init=settings["init"],
+                      backend=args.backend, dtype=settings["dtype"])
+        history = []
+    else:
+        net = Network.from_params(spec.sizes, list(spec.activations), spec.cost,
+                                  resumed.params, backend=args.backend,
+                                  seed=settings["seed"], dtype=settings["dtype"])
+        net.init = settings["init"]
+        net.shuffle_state = resumed.shuffle_state
+        net.epochs_trained = resumed.epoch
+        history = list(resumed.history)
+    net.threads = args.threads
+
+    epochs = settings["epochs"]
+    verbose = not (args.quiet or args.json)
+    if verbose:
+        say(out, _header(net, settings, train, test, where))
+        if resumed is not None:
+            say(out, "resuming %s after epoch %d of %d"
+                % (args.resume, resumed.epoch, epochs))
+
+    bar = ProgressBar(err, enabled=None if not args.quiet else False)
+    state = {"saved": None}  # the epoch the checkpoint file holds
+
+    def plot():
+        if args.plot is not None:
+            # Imported here: svg's xml.sax.saxutils pulls in urllib and
+            # http.client, some 20 ms of start-up that only --plot needs.
+            from .. import svg
+            svg.write_learning_curves(args.plot, history, epochs=epochs,
+                                      title=_plot_title(settings))
+    plot()  # exists (empty, or the resumed epochs) from the start
+
+    def report(rec, diagnosis=None):
+        # Imported here: diagnostics needs dataclasses (some 10 ms of
+        # start-up); only --diagnose gives a diagnosis to report.
+        from .. import diagnostics
+        if args.json:
+            line = {
+                "epoch": rec["epoch"], "epochs": epochs,
+                "correct": rec["correct"], "total": rec["total"],
+                "accuracy": rec["correct"] / rec["total"],
+                "cost": rec["cost"], "seconds": rec["seconds"],
+                "backend": net.backend, "dtype": net.dtype}
+            if diagnosis is not None:
+                line["diagnostics"] = diagnostics.as_json(diagnosis)
+            say(out, json_line(line))
+        else:
+            say(out, _epoch_line(rec, epochs))
+            if diagnosis is not None:
+                say(out, diagnostics.format_report(diagnosis))
+
+    def after_epoch(record):
+        bar.clear()
+        rec = {k: record[k] for k in ("epoch", "correct", "total", "cost",
+                                      "seconds")}
+        history.append(rec)
+        if args.checkpoint is not None:
+            checkpoint.save(args.checkpoint, settings, net.epochs_trained,
+                            net.shuffle_state, net.params, history,
+                            extra={"pybp": __version__, "backend": net.backend})
+            state["saved"] = net.epochs_trained
+        plot()
+        state["diagnosis"] = record.get("diagnostics")
+        if not args.quiet:
+            report(rec, state["diagnosis"])
+        bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
+
+    remaining = epochs - net.epochs_trained
+    if remaining > 0:
+        bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
+        try:
+            net.sgd(train, remaining, settings["mini_batch_size"],
+                    settings["eta"], settings["lmbda"], test_data=test,
+                    callback=after_epoch,
+                    progress=bar if bar.enabled else None,
+                    diagnose=args.diagnose)
+        except KeyboardInterrupt:
+            bar.clear()
+            where_saved = ""
+            if state["saved"] is not None:
+                where_saved = " (%s holds epoch %d)" % (args.checkpoint,
+                                                        state["saved"])
+            elif resumed is not None:
+                where_saved = " (%s still holds epoch %d)" % (args.resume,
+                                                              resumed.epoch)
+            say(err, "pybp: interrupted in epoch %d%s"
+                % (net.epochs_trained, where_saved))
+            return 130
+    elif verbose:
+        say(out, "nothing to train: the checkpoint has all %d epochs" % epochs)
+
+    if args.quiet and history:
+        report(history[-1], state.get("diagnosis"))
+    if args.save is not None:
+        net.save(args.save)
+        if verbose:
+            say(out, "saved model to %s" % args.save)
+    return 0
