@@ -162,6 +162,50 @@ def _plot_title(settings):
                settings["mini_batch_size"]))
 
 
+def _plot(args, history, epochs, settings):
+    """Rewrite the --plot SVG (if asked for) with the epochs so far."""
+    if args.plot is not None:
+        # Imported here: svg's xml.sax.saxutils pulls in urllib and
+        # http.client, some 20 ms of start-up that only --plot needs.
+        from .. import svg
+        svg.write_learning_curves(args.plot, history, epochs=epochs,
+                                  title=_plot_title(settings))
+
+
+def _report(out, args, net, rec, epochs, diagnosis):
+    """An epoch's result on stdout: its line, or its JSON object."""
+    if diagnosis is not None:
+        # Imported here: diagnostics needs dataclasses (some 10 ms of
+        # start-up), and only --diagnose gives a diagnosis to report.
+        from .. import diagnostics
+    if args.json:
+        line = {
+            "epoch": rec["epoch"], "epochs": epochs,
+            "correct": rec["correct"], "total": rec["total"],
+            "accuracy": rec["correct"] / rec["total"],
+            "cost": rec["cost"], "seconds": rec["seconds"],
+            "backend": net.backend, "dtype": net.dtype}
+        if diagnosis is not None:
+            line["diagnostics"] = diagnostics.as_json(diagnosis)
+        say(out, json_line(line))
+    else:
+        say(out, _epoch_line(rec, epochs))
+        if diagnosis is not None:
+            say(out, diagnostics.format_report(diagnosis))
+
+
+def _interrupted(args, resumed, epoch, saved):
+    """The message for Ctrl-C after `epoch` epochs, naming the file that
+    holds the last epoch saved (`saved`, or the one resumed from)."""
+    where_saved = ""
+    if saved is not None:
+        where_saved = " (%s holds epoch %d)" % (args.checkpoint, saved)
+    elif resumed is not None:
+        where_saved = " (%s still holds epoch %d)" % (args.resume,
+                                                      resumed.epoch)
+    return "pybp: interrupted in epoch %d%s" % (epoch, where_saved)
+
+
 def cmd_train(args, out, err):
     backends.check(args.backend)  # an unavailable backend fails at once
     resumed = checkpoint.load(args.resume) if args.resume is not None else None
@@ -190,6 +234,8 @@ def cmd_train(args, out, err):
         net.epochs_trained = resumed.epoch
         history = list(resumed.history)
     net.threads = args.threads
+    # Float inputs in the network's element type once, not in every call.
+    train, test = train.inputs_as(net.dtype), test.inputs_as(net.dtype)
 
     epochs = settings["epochs"]
     verbose = not (args.quiet or args.json)
@@ -200,78 +246,43 @@ def cmd_train(args, out, err):
                 % (args.resume, resumed.epoch, epochs))
 
     bar = ProgressBar(err, enabled=None if not args.quiet else False)
-    state = {"saved": None}  # the epoch the checkpoint file holds
-
-    def plot():
-        if args.plot is not None:
-            # Imported here: svg's xml.sax.saxutils pulls in urllib and
-            # http.client, some 20 ms of start-up that only --plot needs.
-            from .. import svg
-            svg.write_learning_curves(args.plot, history, epochs=epochs,
-                                      title=_plot_title(settings))
-    plot()  # exists (empty, or the resumed epochs) from the start
-
-    def report(rec, diagnosis=None):
-        # Imported here: diagnostics needs dataclasses (some 10 ms of
-        # start-up); only --diagnose gives a diagnosis to report.
-        from .. import diagnostics
-        if args.json:
-            line = {
-                "epoch": rec["epoch"], "epochs": epochs,
-                "correct": rec["correct"], "total": rec["total"],
-                "accuracy": rec["correct"] / rec["total"],
-                "cost": rec["cost"], "seconds": rec["seconds"],
-                "backend": net.backend, "dtype": net.dtype}
-            if diagnosis is not None:
-                line["diagnostics"] = diagnostics.as_json(diagnosis)
-            say(out, json_line(line))
-        else:
-            say(out, _epoch_line(rec, epochs))
-            if diagnosis is not None:
-                say(out, diagnostics.format_report(diagnosis))
-
-    def after_epoch(record):
-        bar.clear()
-        rec = {k: record[k] for k in ("epoch", "correct", "total", "cost",
-                                      "seconds")}
-        history.append(rec)
-        if args.checkpoint is not None:
-            checkpoint.save(args.checkpoint, settings, net.epochs_trained,
-                            net.shuffle_state, net.params, history,
-                            extra={"pybp": __version__, "backend": net.backend})
-            state["saved"] = net.epochs_trained
-        plot()
-        state["diagnosis"] = record.get("diagnostics")
-        if not args.quiet:
-            report(rec, state["diagnosis"])
-        bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
-
-    remaining = epochs - net.epochs_trained
-    if remaining > 0:
-        bar.label = "epoch %d/%d" % (net.epochs_trained + 1, epochs)
+    sample = None if args.diagnose is True else args.diagnose  # None: 500
+    saved = None       # the epoch the checkpoint file holds
+    diagnosis = None   # the last epoch's, for --quiet
+    # The plot exists from the start: empty, or the resumed epochs.
+    _plot(args, history, epochs, settings)
+    if net.epochs_trained < epochs:
         try:
-            net.sgd(train, remaining, settings["mini_batch_size"],
-                    settings["eta"], settings["lmbda"], test_data=test,
-                    callback=after_epoch,
-                    progress=bar if bar.enabled else None,
-                    diagnose=args.diagnose)
+            for epoch in range(net.epochs_trained + 1, epochs + 1):
+                bar.label = "epoch %d/%d" % (epoch, epochs)
+                record = net.train_epoch(train, settings["mini_batch_size"],
+                                         settings["eta"], settings["lmbda"],
+                                         progress=bar if bar.enabled else None)
+                rec = {"epoch": record["epoch"], "correct": net.evaluate(test),
+                       "total": test.count, "cost": record["cost"],
+                       "seconds": record["seconds"]}
+                if args.diagnose:
+                    diagnosis = net.diagnose(train, sample=sample)
+                bar.clear()
+                history.append(rec)
+                if args.checkpoint is not None:
+                    checkpoint.save(args.checkpoint, settings, net.epochs_trained,
+                                    net.shuffle_state, net.params, history,
+                                    extra={"pybp": __version__,
+                                           "backend": net.backend})
+                    saved = net.epochs_trained
+                _plot(args, history, epochs, settings)
+                if not args.quiet:
+                    _report(out, args, net, rec, epochs, diagnosis)
         except KeyboardInterrupt:
             bar.clear()
-            where_saved = ""
-            if state["saved"] is not None:
-                where_saved = " (%s holds epoch %d)" % (args.checkpoint,
-                                                        state["saved"])
-            elif resumed is not None:
-                where_saved = " (%s still holds epoch %d)" % (args.resume,
-                                                              resumed.epoch)
-            say(err, "pybp: interrupted in epoch %d%s"
-                % (net.epochs_trained, where_saved))
+            say(err, _interrupted(args, resumed, net.epochs_trained, saved))
             return 130
     elif verbose:
         say(out, "nothing to train: the checkpoint has all %d epochs" % epochs)
 
     if args.quiet and history:
-        report(history[-1], state.get("diagnosis"))
+        _report(out, args, net, history[-1], epochs, diagnosis)
     if args.save is not None:
         net.save(args.save)
         if verbose:
