@@ -186,16 +186,15 @@ def read_idx_inputs(path, n_inputs):
     """
     idx = read_idx(path)
     if not isinstance(idx.data, bytes):
-        raise DataError("%s: only unsigned-byte (type 0x08) IDX images are "
-                        "supported" % path)
+        raise DataError(f"{path}: only unsigned-byte (type 0x08) IDX images "
+                        "are supported")
     dims = idx.dims
     per = 1
     for d in dims[1:]:
         per *= d
     if not ((len(dims) > 1 and per == n_inputs) or len(idx.data) == n_inputs):
-        raise DataError("%s holds %s values, which is not a list of examples "
-                        "of the model's %d inputs"
-                        % (path, _describe(dims), n_inputs))
+        raise DataError(f"{path} holds {_describe(dims)} values, which is not "
+                        f"a list of examples of the model's {n_inputs} inputs")
     return Dataset(idx.data, n_inputs=n_inputs, divisor=255.0)
 
 

@@ -13,9 +13,11 @@ info()), progress (the progress bar of training) and common (the errors
 and output helpers they share).
 """
 
+from __future__ import annotations
+
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .. import DivergenceError
 from ..backends import BackendError
@@ -23,7 +25,7 @@ from .common import RunError, UsageError, say
 from .facts import info
 from .parser import build_parser
 
-__all__ = ["main", "info", "build_parser", "UsageError", "RunError"]
+__all__ = ["RunError", "UsageError", "build_parser", "info", "main"]
 
 
 def _one_line(text):
@@ -32,29 +34,30 @@ def _one_line(text):
 
 
 def _describe(exc):
+    """The text of an error: the file and the reason for an OSError."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        return "%s: %s" % (exc.filename, exc.strerror)
+        return f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, MemoryError):
-        return "out of memory%s" % (": %s" % exc if str(exc) else "")
+        return "out of memory" + (f": {exc}" if str(exc) else "")
     return str(exc) or type(exc).__name__
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the pybp command line; returns the exit status."""
     out, err = sys.stdout, sys.stderr
     debug = bool(os.environ.get("PYBP_DEBUG"))
     try:
         args, extra = build_parser().parse_known_args(argv)
         if extra:  # reported here to point at the subcommand's --help
-            raise UsageError("unrecognized arguments: %s (see 'pybp %s --help')"
-                             % (" ".join(extra), args.command))
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} "
+                             f"(see 'pybp {args.command} --help')")
         return args.func(args, out, err)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
         if debug:
             raise
-        say(err, "pybp: error: %s" % _one_line(exc))
+        say(err, "pybp: error: " + _one_line(exc))
         return 2
     except KeyboardInterrupt:
         say(err, "pybp: interrupted")
@@ -72,5 +75,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             MemoryError, DivergenceError) as exc:
         if debug:
             raise
-        say(err, "pybp: error: %s" % _one_line(_describe(exc)))
+        say(err, "pybp: error: " + _one_line(_describe(exc)))
         return 1

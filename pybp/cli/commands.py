@@ -9,17 +9,25 @@ import json
 import os
 
 from .. import backends, data, export_c, gradbench, load, png, summary
-from .common import (MNIST_CLASSES, MNIST_INPUTS, RunError, UsageError,
-                     check_output_path, json_line, network_spec, percent, say)
-
+from .common import (
+    MNIST_CLASSES,
+    MNIST_INPUTS,
+    RunError,
+    UsageError,
+    check_output_path,
+    json_line,
+    network_spec,
+    percent,
+    say,
+)
 
 # --- evaluate -----------------------------------------------------------------
 
 
 def _check_inputs(net, dataset, source):
     if dataset.n_inputs != net.sizes[0]:
-        raise RunError("%s has %d values per example, the model takes %d"
-                       % (source, dataset.n_inputs, net.sizes[0]))
+        raise RunError(f"{source} has {dataset.n_inputs} values per example, "
+                       f"the model takes {net.sizes[0]}")
 
 
 def cmd_evaluate(args, out, err):
@@ -31,11 +39,11 @@ def cmd_evaluate(args, out, err):
         source = args.csv
     else:
         if net.sizes[0] != MNIST_INPUTS:
-            raise RunError("%s takes %d inputs, MNIST images have %d; use --csv"
-                           % (args.model, net.sizes[0], MNIST_INPUTS))
+            raise RunError(f"{args.model} takes {net.sizes[0]} inputs, MNIST "
+                           f"images have {MNIST_INPUTS}; use --csv")
         if net.sizes[-1] < MNIST_CLASSES:
-            raise RunError("%s has %d outputs, MNIST has %d classes"
-                           % (args.model, net.sizes[-1], MNIST_CLASSES))
+            raise RunError(f"{args.model} has {net.sizes[-1]} outputs, MNIST "
+                           f"has {MNIST_CLASSES} classes")
         source = data.find_mnist(args.data)
         test = data.load_mnist(source)[2]
     _check_inputs(net, test, source)
@@ -49,8 +57,8 @@ def cmd_evaluate(args, out, err):
                             "accuracy": correct / total,
                             "backend": net.backend}))
     else:
-        say(out, "%d/%d correct (%.2f%%)" % (correct, total,
-                                             percent(correct, total)))
+        say(out, f"{correct}/{total} correct "
+                 f"({percent(correct, total):.2f}%)")
     return 0
 
 
@@ -64,8 +72,8 @@ def cmd_predict(args, out, err):
     else:
         inputs = data.read_csv_inputs(args.input)
         if inputs.n_inputs != net.sizes[0]:
-            raise RunError("%s has %d features per row, the model takes %d"
-                           % (args.input, inputs.n_inputs, net.sizes[0]))
+            raise RunError(f"{args.input} has {inputs.n_inputs} features per "
+                           f"row, the model takes {net.sizes[0]}")
     if args.outputs:
         # repr: the shortest text that reads back as the same float64.
         lines = (",".join(map(repr, row)) for row in net.outputs(inputs))
@@ -88,9 +96,9 @@ def cmd_show(args, out, err):
             width, height = png.write_weights_png(net, args.png, scale=args.scale,
                                                   normalise=args.normalise)
         except ValueError as exc:
-            raise RunError("%s: %s" % (args.model, exc)) from None
-        say(out, "wrote %s: %d first-layer neurons, %dx%d pixels"
-            % (args.png, net.sizes[1], width, height))
+            raise RunError(f"{args.model}: {exc}") from None
+        say(out, f"wrote {args.png}: {net.sizes[1]} first-layer neurons, "
+                 f"{width}x{height} pixels")
         return 0
     facts = summary.summary(net, source=args.model)
     if args.json:
@@ -124,11 +132,11 @@ def cmd_bench_gradient(args, out, err):
         network_spec(sizes, ["sigmoid"], "quadratic")  # bad sizes: usage error
     rows = []
     if not args.json:
-        say(out, "backprop vs finite differences: backend %s, batch of %d, "
-            "central differences with eps %g (2 cost evaluations per "
-            "parameter), budget %g s per network"
-            % (args.backend or backends.DEFAULT, args.batch, gradbench.EPS,
-               args.budget))
+        say(out, "backprop vs finite differences: backend "
+                 f"{args.backend or backends.DEFAULT}, batch of {args.batch}, "
+                 f"central differences with eps {gradbench.EPS:g} (2 cost "
+                 "evaluations per parameter), budget "
+                 f"{args.budget:g} s per network")
         say(out, gradbench.format_header())
     for sizes in sizes_list:
         rec = gradbench.bench_gradient(sizes, backend=args.backend,

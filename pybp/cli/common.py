@@ -49,14 +49,14 @@ def show(value):
 def check_output_path(path, option):
     """Fail before training, not after it, when a file cannot be written."""
     if os.path.isdir(path):
-        raise UsageError("%s %s: is a directory" % (option, path))
+        raise UsageError(f"{option} {path}: is a directory")
     directory = os.path.dirname(path) or os.curdir
     if not os.path.isdir(directory):
-        raise UsageError("%s %s: directory %s does not exist"
-                         % (option, path, directory))
+        raise UsageError(f"{option} {path}: directory {directory} does not "
+                         "exist")
     if not os.access(directory, os.W_OK):
-        raise UsageError("%s %s: directory %s is not writable"
-                         % (option, path, directory))
+        raise UsageError(f"{option} {path}: directory {directory} is not "
+                         "writable")
 
 
 def network_spec(sizes, activation, cost):
@@ -65,6 +65,5 @@ def network_spec(sizes, activation, cost):
         return NetSpec(sizes, activation if len(activation) > 1 else activation[0],
                        cost)
     except (TypeError, ValueError) as exc:
-        raise UsageError("%s (sizes %s, activation %s, cost %s)"
-                         % (exc, show(list(sizes)), show(list(activation)),
-                            cost)) from None
+        raise UsageError(f"{exc} (sizes {show(list(sizes))}, activation "
+                         f"{show(list(activation))}, cost {cost})") from None

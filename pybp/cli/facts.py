@@ -13,6 +13,7 @@ from .common import say
 
 
 def _cpu_model():
+    """The CPU's model name from /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             text = f.read()
@@ -38,8 +39,8 @@ def info():
     }
     facts.update(backends.c_facts())
     facts.update({
-        "python": "%s %s" % (platform.python_implementation(),
-                             platform.python_version()),
+        "python": (f"{platform.python_implementation()} "
+                   f"{platform.python_version()}"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,
@@ -57,7 +58,7 @@ def cmd_info(args, out, err):
         ("pybp version", facts["pybp"]),
         ("default backend", facts["default_backend"]
          + ("" if facts["requested_backend"] == "auto"
-            else " (PYBP_BACKEND=%s)" % facts["requested_backend"])),
+            else f" (PYBP_BACKEND={facts['requested_backend']})")),
         ("available backends", ", ".join(facts["available_backends"])),
         ("element types", ", ".join(facts["dtypes"])
          + ("" if "float32" in facts["dtypes"] else " (float32 needs the C backend)")),
@@ -68,8 +69,9 @@ def cmd_info(args, out, err):
         rows.append(("C library", facts["c_version"] or "unknown"))
         rows.append(("C compiler", facts["c_compiler"] or "unknown"))
         if facts["c_isa"]:
-            rows.append(("instruction set", "%s (this CPU and build: %s)" % (
-                facts["c_isa"], ", ".join(facts["c_isa_supported"] or []))))
+            supported = ", ".join(facts["c_isa_supported"] or [])
+            rows.append(("instruction set",
+                         f"{facts['c_isa']} (this CPU and build: {supported})"))
     rows.append(("C compile flags", " ".join(facts["c_flags"])
                  if facts["c_flags"] is not None else "unknown"))
     if facts["c_note"]:
@@ -80,5 +82,5 @@ def cmd_info(args, out, err):
              ("cpu", facts["cpu"] or "unknown")]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        say(out, "%-*s  %s" % (width + 1, key + ":", value))
+        say(out, f"{key + ':':<{width + 1}}  {value}")
     return 0

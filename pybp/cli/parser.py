@@ -8,8 +8,13 @@ import argparse
 import math
 
 from .. import ACTIVATIONS, COSTS, __version__, backends, gradbench, png
-from .commands import (cmd_bench_gradient, cmd_evaluate, cmd_export_c,
-                       cmd_predict, cmd_show)
+from .commands import (
+    cmd_bench_gradient,
+    cmd_evaluate,
+    cmd_export_c,
+    cmd_predict,
+    cmd_show,
+)
 from .common import UsageError
 from .facts import cmd_info
 from .train import cmd_train
@@ -24,14 +29,14 @@ def _float_type(*, positive=False):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError("expected a number, got %r" % text)
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
         if not math.isfinite(value):
-            raise argparse.ArgumentTypeError("must be a finite number, got %r"
-                                             % text)
+            raise argparse.ArgumentTypeError("must be a finite number, got "
+                                             f"{text!r}")
         if positive and value <= 0.0:
-            raise argparse.ArgumentTypeError("must be > 0, got %r" % text)
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
         if not positive and value < 0.0:
-            raise argparse.ArgumentTypeError("must be >= 0, got %r" % text)
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
         return value
     return parse
 
@@ -41,10 +46,10 @@ def _int_type(minimum):
         try:
             value = int(text, 10)
         except ValueError:
-            raise argparse.ArgumentTypeError("expected an integer, got %r" % text)
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
         if value < minimum:
-            raise argparse.ArgumentTypeError("must be at least %d, got %r"
-                                             % (minimum, text))
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, "
+                                             f"got {text!r}")
         return value
     return parse
 
@@ -54,20 +59,20 @@ def _sizes_type(text):
     if len(parts) < 2:
         raise argparse.ArgumentTypeError(
             "need at least two comma-separated layer sizes, e.g. 784,30,10; "
-            "got %r" % text)
+            f"got {text!r}")
     sizes = []
     for i, part in enumerate(parts):
         if not part:
-            raise argparse.ArgumentTypeError("empty layer size at position %d "
-                                             "in %r" % (i + 1, text))
+            raise argparse.ArgumentTypeError("empty layer size at position "
+                                             f"{i + 1} in {text!r}")
         try:
             n = int(part, 10)
         except ValueError:
-            raise argparse.ArgumentTypeError("layer size %r in %r is not an "
-                                             "integer" % (part, text))
+            raise argparse.ArgumentTypeError(f"layer size {part!r} in {text!r} "
+                                             "is not an integer")
         if n < 1:
-            raise argparse.ArgumentTypeError("layer size %d in %r must be at "
-                                             "least 1" % (n, text))
+            raise argparse.ArgumentTypeError(f"layer size {n} in {text!r} must "
+                                             "be at least 1")
         sizes.append(n)
     return sizes
 
@@ -75,7 +80,7 @@ def _sizes_type(text):
 def _names_type(text):
     names = [p.strip() for p in text.split(",")]
     if not all(names):
-        raise argparse.ArgumentTypeError("empty name in %r" % text)
+        raise argparse.ArgumentTypeError(f"empty name in {text!r}")
     return names
 
 
@@ -86,7 +91,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing usage and exiting."""
 
     def error(self, message):
-        raise UsageError("%s (see '%s --help')" % (message, self.prog))
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser():
@@ -94,13 +99,13 @@ def build_parser():
     parser = _Parser(
         prog="pybp",
         description="Train, evaluate and run feedforward networks trained by "
-                    "backpropagation (pybp %s)." % __version__)
+                    f"backpropagation (pybp {__version__}).")
     parser.add_argument("--version", action="version",
-                        version="pybp %s" % __version__)
+                        version=f"pybp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_Parser)
     sub.required = True
-    backend_help = "c or python (default: %s)" % backends.DEFAULT
+    backend_help = f"c or python (default: {backends.DEFAULT})"
 
     # Settings default to None so that --resume can tell which were given.
     t = sub.add_parser(
@@ -127,10 +132,10 @@ def build_parser():
                    help="layer sizes, input first (default: 784,30,10)")
     n.add_argument("--activation", type=_names_type, metavar="NAME[,NAME...]",
                    help="one activation for every layer, or one per layer "
-                        "after the input: %s (softmax on the output layer "
-                        "only; default: sigmoid)" % ", ".join(ACTIVATIONS))
+                        f"after the input: {', '.join(ACTIVATIONS)} (softmax "
+                        "on the output layer only; default: sigmoid)")
     n.add_argument("--cost", metavar="NAME",
-                   help="%s (default: quadratic)" % ", ".join(COSTS))
+                   help=f"{', '.join(COSTS)} (default: quadratic)")
     n.add_argument("--init", choices=("normal", "scaled"),
                    help="normal: W, b ~ N(0,1); scaled: W ~ N(0,1/n_in) "
                         "(default: normal)")
@@ -259,11 +264,11 @@ def build_parser():
                     "them.  Finite differences that would take longer than "
                     "--budget are extrapolated from the parameters done.")
     g.add_argument("--backend", choices=("c", "python"), help=backend_help)
+    default_sizes = " ".join(",".join(map(str, s))
+                             for s in gradbench.DEFAULT_SIZES)
     g.add_argument("--sizes-list", type=_sizes_type, nargs="+",
                    metavar="N,N,...",
-                   help="the networks (default: %s)"
-                        % " ".join(",".join(map(str, s))
-                                   for s in gradbench.DEFAULT_SIZES))
+                   help=f"the networks (default: {default_sizes})")
     g.add_argument("--batch", type=_int_type(1), default=10, metavar="N",
                    help="examples in the batch (default: 10)")
     g.add_argument("--budget", type=_float_type(), default=3.0,

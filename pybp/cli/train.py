@@ -5,9 +5,18 @@ the saved model.
 """
 
 from .. import Network, __version__, backends, checkpoint, data
-from .common import (MNIST_CLASSES, MNIST_INPUTS, RunError, UsageError,
-                     check_output_path, json_line, network_spec, percent, say,
-                     show)
+from .common import (
+    MNIST_CLASSES,
+    MNIST_INPUTS,
+    RunError,
+    UsageError,
+    check_output_path,
+    json_line,
+    network_spec,
+    percent,
+    say,
+    show,
+)
 from .progress import ProgressBar
 
 # The book's first network (chapter 1): what `pybp train` runs by default.
@@ -64,15 +73,15 @@ def _settings(args, resumed):
                          else "the checkpoint was trained on MNIST; drop "
                          "--csv-train and --csv-test")
     if merged["epochs"] < resumed.epoch:
-        raise UsageError("--epochs %d: the checkpoint has already trained %d "
-                         "epochs" % (merged["epochs"], resumed.epoch))
+        raise UsageError(f"--epochs {merged['epochs']}: the checkpoint has "
+                         f"already trained {resumed.epoch} epochs")
     return merged, spec
 
 
 def _conflict(attr, given, stored):
-    raise UsageError("%s %s conflicts with the checkpoint's %s; a resumed run "
-                     "keeps its settings (only --epochs may change)"
-                     % (_option_name(attr), show(given), show(stored)))
+    raise UsageError(f"{_option_name(attr)} {show(given)} conflicts with the "
+                     f"checkpoint's {show(stored)}; a resumed run keeps its "
+                     "settings (only --epochs may change)")
 
 
 def _csv_data(args):
@@ -89,9 +98,8 @@ def _csv_data(args):
     train = data.load_csv(args.csv_train)
     test = data.load_csv(args.csv_test)
     if test.n_inputs != train.n_inputs:
-        raise RunError("%s has %d features per row, %s has %d"
-                       % (args.csv_test, test.n_inputs, args.csv_train,
-                          train.n_inputs))
+        raise RunError(f"{args.csv_test} has {test.n_inputs} features per "
+                       f"row, {args.csv_train} has {train.n_inputs}")
     return train, test
 
 
@@ -104,23 +112,22 @@ def _training_data(args, settings, csv):
     sizes = settings["sizes"]
     if csv is not None:
         train, test = csv
-        where = "%s, %s" % (args.csv_train, args.csv_test)
+        where = f"{args.csv_train}, {args.csv_test}"
         if train.n_inputs != sizes[0]:
-            raise UsageError("--sizes: %s has %d features per row, so the first "
-                             "size must be %d, not %d"
-                             % (args.csv_train, train.n_inputs, train.n_inputs,
-                                sizes[0]))
+            raise UsageError(f"--sizes: {args.csv_train} has {train.n_inputs} "
+                             "features per row, so the first size must be "
+                             f"{train.n_inputs}, not {sizes[0]}")
         classes = _classes(train, test)
         if classes > sizes[-1]:
-            raise UsageError("--sizes: the data has labels up to %d, so the "
-                             "last size must be at least %d, not %d"
-                             % (classes - 1, classes, sizes[-1]))
+            raise UsageError(f"--sizes: the data has labels up to {classes - 1}"
+                             f", so the last size must be at least {classes}, "
+                             f"not {sizes[-1]}")
     else:
         # Checked before the files are read: a wrong --sizes fails at once.
         if sizes[0] != MNIST_INPUTS or sizes[-1] != MNIST_CLASSES:
-            raise UsageError("--sizes %s: MNIST needs %d inputs and %d outputs "
-                             "(e.g. 784,30,10)"
-                             % (show(sizes), MNIST_INPUTS, MNIST_CLASSES))
+            raise UsageError(f"--sizes {show(sizes)}: MNIST needs "
+                             f"{MNIST_INPUTS} inputs and {MNIST_CLASSES} "
+                             "outputs (e.g. 784,30,10)")
         where = data.find_mnist(args.data)
         train, _validation, test = data.load_mnist(where)
     if settings["limit"] is not None:
@@ -131,35 +138,35 @@ def _training_data(args, settings, csv):
 
 
 def _epoch_line(rec, epochs):
-    return ("epoch %d/%d: %d/%d correct (%.2f%%), cost %.6g, %.2f s"
-            % (rec["epoch"], epochs, rec["correct"], rec["total"],
-               percent(rec["correct"], rec["total"]), rec["cost"],
-               rec["seconds"]))
+    # int(): a resumed checkpoint's history may write epoch 2 as 2.0.
+    correct, total = rec["correct"], rec["total"]
+    return (f"epoch {int(rec['epoch'])}/{epochs}: {correct}/{total} correct "
+            f"({percent(correct, total):.2f}%), cost {rec['cost']:.6g}, "
+            f"{rec['seconds']:.2f} s")
 
 
 def _header(net, settings, train, test, where):
     acts = settings["activations"]
     act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
-    text = ("pybp train: backend %s%s, sizes %s, %s, %s cost, eta %g, lmbda %g, "
-            "batch %d, epochs %d, seed %d, init %s; %d training / %d test "
-            "examples from %s"
-            % (net.backend, " float32" if net.dtype == "float32" else "",
-               "-".join(map(str, settings["sizes"])), act,
-               settings["cost"], settings["eta"], settings["lmbda"],
-               settings["mini_batch_size"], settings["epochs"],
-               settings["seed"], settings["init"], train.count, test.count,
-               where))
-    return text
+    dtype = " float32" if net.dtype == "float32" else ""
+    sizes = "-".join(map(str, settings["sizes"]))
+    return (f"pybp train: backend {net.backend}{dtype}, sizes {sizes}, {act}, "
+            f"{settings['cost']} cost, eta {settings['eta']:g}, "
+            f"lmbda {settings['lmbda']:g}, "
+            f"batch {settings['mini_batch_size']}, "
+            f"epochs {settings['epochs']}, seed {settings['seed']}, "
+            f"init {settings['init']}; {train.count} training / "
+            f"{test.count} test examples from {where}")
 
 
 def _plot_title(settings):
     acts = settings["activations"]
-    return ("pybp train: %s, %s, %s cost, eta %g, %sbatch %d"
-            % ("-".join(map(str, settings["sizes"])),
-               acts[0] if len(set(acts)) == 1 else ",".join(acts),
-               settings["cost"], settings["eta"],
-               "lmbda %g, " % settings["lmbda"] if settings["lmbda"] else "",
-               settings["mini_batch_size"]))
+    act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
+    sizes = "-".join(map(str, settings["sizes"]))
+    lmbda = f"lmbda {settings['lmbda']:g}, " if settings["lmbda"] else ""
+    return (f"pybp train: {sizes}, {act}, {settings['cost']} cost, "
+            f"eta {settings['eta']:g}, {lmbda}"
+            f"batch {settings['mini_batch_size']}")
 
 
 def _plot(args, history, epochs, settings):
@@ -199,11 +206,30 @@ def _interrupted(args, resumed, epoch, saved):
     holds the last epoch saved (`saved`, or the one resumed from)."""
     where_saved = ""
     if saved is not None:
-        where_saved = " (%s holds epoch %d)" % (args.checkpoint, saved)
+        where_saved = f" ({args.checkpoint} holds epoch {saved})"
     elif resumed is not None:
-        where_saved = " (%s still holds epoch %d)" % (args.resume,
-                                                      resumed.epoch)
-    return "pybp: interrupted in epoch %d%s" % (epoch, where_saved)
+        where_saved = f" ({args.resume} still holds epoch {resumed.epoch})"
+    return f"pybp: interrupted in epoch {epoch}{where_saved}"
+
+
+def _network(args, settings, spec, resumed):
+    """The network to train and the history of its epochs so far: a new
+    one, or the resumed checkpoint's, ready for its next epoch."""
+    if resumed is None:
+        net = Network(spec.sizes, list(spec.activations), spec.cost,
+                      seed=settings["seed"], init=settings["init"],
+                      backend=args.backend, dtype=settings["dtype"])
+        history = []
+    else:
+        net = Network.from_params(spec.sizes, list(spec.activations), spec.cost,
+                                  resumed.params, backend=args.backend,
+                                  seed=settings["seed"], dtype=settings["dtype"])
+        net.init = settings["init"]
+        net.shuffle_state = resumed.shuffle_state
+        net.epochs_trained = resumed.epoch
+        history = list(resumed.history)
+    net.threads = args.threads
+    return net, history
 
 
 def cmd_train(args, out, err):
@@ -219,21 +245,7 @@ def cmd_train(args, out, err):
         if path is not None:
             check_output_path(path, option)
     train, test, where = _training_data(args, settings, csv)
-
-    if resumed is None:
-        net = Network(spec.sizes, list(spec.activations), spec.cost,
-                      seed=settings["seed"], init=settings["init"],
-                      backend=args.backend, dtype=settings["dtype"])
-        history = []
-    else:
-        net = Network.from_params(spec.sizes, list(spec.activations), spec.cost,
-                                  resumed.params, backend=args.backend,
-                                  seed=settings["seed"], dtype=settings["dtype"])
-        net.init = settings["init"]
-        net.shuffle_state = resumed.shuffle_state
-        net.epochs_trained = resumed.epoch
-        history = list(resumed.history)
-    net.threads = args.threads
+    net, history = _network(args, settings, spec, resumed)
     # Float inputs in the network's element type once, not in every call.
     train, test = train.inputs_as(net.dtype), test.inputs_as(net.dtype)
 
@@ -242,8 +254,8 @@ def cmd_train(args, out, err):
     if verbose:
         say(out, _header(net, settings, train, test, where))
         if resumed is not None:
-            say(out, "resuming %s after epoch %d of %d"
-                % (args.resume, resumed.epoch, epochs))
+            say(out, f"resuming {args.resume} after epoch {resumed.epoch} "
+                     f"of {epochs}")
 
     bar = ProgressBar(err, enabled=None if not args.quiet else False)
     sample = None if args.diagnose is True else args.diagnose  # None: 500
@@ -254,7 +266,7 @@ def cmd_train(args, out, err):
     if net.epochs_trained < epochs:
         try:
             for epoch in range(net.epochs_trained + 1, epochs + 1):
-                bar.label = "epoch %d/%d" % (epoch, epochs)
+                bar.label = f"epoch {epoch}/{epochs}"
                 record = net.train_epoch(train, settings["mini_batch_size"],
                                          settings["eta"], settings["lmbda"],
                                          progress=bar if bar.enabled else None)
@@ -279,12 +291,12 @@ def cmd_train(args, out, err):
             say(err, _interrupted(args, resumed, net.epochs_trained, saved))
             return 130
     elif verbose:
-        say(out, "nothing to train: the checkpoint has all %d epochs" % epochs)
+        say(out, f"nothing to train: the checkpoint has all {epochs} epochs")
 
     if args.quiet and history:
         _report(out, args, net, history[-1], epochs, diagnosis)
     if args.save is not None:
         net.save(args.save)
         if verbose:
-            say(out, "saved model to %s" % args.save)
+            say(out, f"saved model to {args.save}")
     return 0
