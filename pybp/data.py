@@ -26,8 +26,9 @@ from pathlib import Path
 from pybp.dataset import Dataset
 from pybp.files import named_os_error
 
-__all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx",
-           "load_mnist", "find_mnist", "load_csv", "read_csv_inputs"]
+__all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx", "is_idx",
+           "read_idx_inputs", "load_mnist", "find_mnist", "load_csv",
+           "read_csv_inputs"]
 
 
 class DataError(ValueError):
@@ -153,6 +154,49 @@ def read_idx(path):
                                 % (name, exc)) from None
         except OSError as exc:  # a failed read names no file
             raise named_os_error(exc, name) from None
+
+
+def is_idx(path):
+    """Whether a file looks like IDX: its first two bytes are zero, after
+    gunzipping when it is gzip-compressed.
+
+    A file that starts like gzip but cannot be unpacked counts as IDX, so
+    that read_idx reports the damage.  Raises OSError (e.g.
+    FileNotFoundError) when the file cannot be opened.
+    """
+    with open(path, "rb") as f:
+        head = f.read(2)
+        if head == b"\x1f\x8b":
+            f.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=f) as g:
+                    head = g.read(2)
+            except (OSError, EOFError):
+                return True
+    return head == b"\x00\x00"
+
+
+def read_idx_inputs(path, n_inputs):
+    """A Dataset of inputs only (for prediction) from an IDX file of images.
+
+    The file must hold unsigned bytes (type 0x08), read as byte / 255: a
+    list of examples of n_inputs values each (dims count x ..., whose
+    product after the first is n_inputs, e.g. 10000x28x28 for 784), or a
+    single example without a count dimension (e.g. 28x28).  Anything else
+    raises DataError.
+    """
+    idx = read_idx(path)
+    if not isinstance(idx.data, bytes):
+        raise DataError(f"{path}: only unsigned-byte (type 0x08) IDX images "
+                        "are supported")
+    dims = idx.dims
+    per = 1
+    for d in dims[1:]:
+        per *= d
+    if not ((len(dims) > 1 and per == n_inputs) or len(idx.data) == n_inputs):
+        raise DataError(f"{path} holds {_describe(dims)} values, which is not "
+                        f"a list of examples of the model's {n_inputs} inputs")
+    return Dataset(idx.data, n_inputs=n_inputs, divisor=255.0)
 
 
 # --- MNIST ------------------------------------------------------------------

@@ -41,10 +41,10 @@ class ProgressBar:
         self._last = now
         filled = self.width * done // count if count else self.width
         bar = "#" * filled + "." * (self.width - filled)
-        text = "%s [%s] %d/%d" % (self.label, bar, done, count)
+        text = f"{self.label} [{bar}] {done}/{count}"
         if done and done < count:
             left = (now - self._start) * (count - done) / done
-            text += "  %ds left" % round(left)
+            text += f"  {round(left)}s left"
         pad = " " * max(0, self._drawn - len(text))
         self.stream.write("\r" + text + pad)
         self.stream.flush()
