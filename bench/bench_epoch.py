@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 
 # One thread everywhere, set before numpy or torch load their BLAS.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -300,21 +301,21 @@ def main(argv=None):
                                    threads=2))
             if np is not None:
                 add("numpy matrix float64", sizes, m, median_time(
-                    lambda: numpy_matrix_epoch(x64, labels, sizes, m, np, np.float64),
+                    partial(numpy_matrix_epoch, x64, labels, sizes, m, np, np.float64),
                     args.repeat))
                 add("numpy matrix float32", sizes, m, median_time(
-                    lambda: numpy_matrix_epoch(x32, labels, sizes, m, np, np.float32),
+                    partial(numpy_matrix_epoch, x32, labels, sizes, m, np, np.float32),
                     args.repeat))
                 if not args.no_book and m == 10:
                     add("numpy per-example (book)", sizes, m,
                         numpy_book_epoch(x64, labels, sizes, m, np))
             if torch is not None:
                 add("torch float64", sizes, m,
-                    median_time(lambda: torch_epoch(x64, labels, sizes, m, torch,
-                                                    torch.float64), 1))
+                    median_time(partial(torch_epoch, x64, labels, sizes, m, torch,
+                                        torch.float64), 1))
                 add("torch float32", sizes, m,
-                    median_time(lambda: torch_epoch(x64, labels, sizes, m, torch,
-                                                    torch.float32), 1))
+                    median_time(partial(torch_epoch, x64, labels, sizes, m, torch,
+                                        torch.float32), 1))
 
     if not args.no_memory:
         info["train_peak_rss_mb"] = peak_rss_mb(2, data_dir, args.limit)

@@ -36,7 +36,6 @@ sys.path.insert(0, ROOT)
 from pybp.dataset import Dataset  # noqa: E402
 from pybp.network import Network  # noqa: E402
 
-
 # Where the reference lives now, and where revisions before the kernel
 # package kept it.
 PLACES = ("pybp/_kernels/reference.py", "pybp/_reference.py")

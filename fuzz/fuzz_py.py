@@ -59,9 +59,13 @@ else:
 
 if atheris is not None:
     with atheris.instrument_imports(include=["pybp"]):
-        from pybp import data as pdata, dataset as pdataset, model as pmodel
+        from pybp import data as pdata
+        from pybp import dataset as pdataset
+        from pybp import model as pmodel
 else:
-    from pybp import data as pdata, dataset as pdataset, model as pmodel
+    from pybp import data as pdata
+    from pybp import dataset as pdataset
+    from pybp import model as pmodel
 
 TMPDIR = tempfile.mkdtemp(prefix="pybp-fuzz-")
 TMPFILE = os.path.join(TMPDIR, "input")

@@ -237,8 +237,9 @@ class Dataset:
             if mv.format.lstrip("<=@") not in _INT_FORMATS:
                 raise TypeError("labels: a buffer of integers is needed, got "
                                 "format %r" % mv.format)
-            labels = mv.cast("B").cast(mv.format.lstrip("<=@")).tolist() \
-                if mv.ndim != 1 else mv.tolist()
+            if mv.ndim != 1:
+                mv = mv.cast("B").cast(mv.format.lstrip("<=@"))  # type: ignore[call-overload]
+            labels = mv.tolist()
         elif isinstance(labels, (list, tuple)) and any(type(v) is bool for v in labels):
             raise TypeError("labels: booleans are not class indices")
         try:

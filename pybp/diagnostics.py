@@ -181,7 +181,9 @@ class Probe:
     def __init__(self, data: Dataset, sample: int = DEFAULT_SAMPLE) -> None:
         sample = _check_sample(sample)
         self.indices = sample_indices(data.count, sample)
-        self.data = _gather(data, self.indices)
+        # The diagnostics compute in float64, whatever the network's dtype
+        # (float32 inputs widen exactly).
+        self.data = _gather(data.inputs_as("float64"), self.indices)
         self.count = self.data.count
         self._input_low: Optional[Tuple[int, int]] = None
         self._tail: Optional[Tuple[int, memoryview, Dataset, List[Dataset]]] = None

@@ -438,3 +438,15 @@ def test_summary_norms_do_not_overflow_below_the_float64_range():
     huge = pybp.Network.from_params([2, 1], "identity", "quadratic",
                                     [1.7e308, 1.7e308, 0.0])
     assert summary(huge)["layers"][0]["weight_norm"] == float("inf")  # really beyond
+
+
+def test_diagnose_a_float32_network_on_float_inputs(c_backend, tmp_path):
+    rng = random.Random(5)
+    xs = [[rng.random() for _ in range(3)] for _ in range(40)]
+    data = pybp.Dataset(xs, labels=[rng.randrange(2) for _ in xs])
+    f32 = pybp.Network([3, 4, 2], seed=1, dtype="float32")
+    f64 = f32.copy(dtype="float64")
+    # the float32 network sees its inputs rounded to float32
+    rounded = data.inputs_as("float32")
+    assert [r.mean_abs_delta for r in f32.diagnose(data)] == \
+        [r.mean_abs_delta for r in f64.diagnose(rounded)]

@@ -7,6 +7,7 @@ gradbench.py.
 
 import json
 import os
+from typing import Iterable
 
 from .. import backends, data, export_c, gradbench, load, png, summary
 from .common import (
@@ -76,7 +77,7 @@ def cmd_predict(args, out, err):
                            f"row, the model takes {net.sizes[0]}")
     if args.outputs:
         # repr: the shortest text that reads back as the same float64.
-        lines = (",".join(map(repr, row)) for row in net.outputs(inputs))
+        lines: Iterable[str] = (",".join(map(repr, row)) for row in net.outputs(inputs))
     else:
         lines = map(str, net.predict(inputs))
     for line in lines:

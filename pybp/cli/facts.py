@@ -7,6 +7,7 @@ pybp.backends.c_facts().
 
 import json
 import platform
+from typing import Any, Dict
 
 from .. import __version__, backends
 from .common import say
@@ -29,7 +30,7 @@ def _cpu_model():
 
 def info():
     """The facts `pybp info` prints, as a dict."""
-    facts = {
+    facts: Dict[str, Any] = {
         "pybp": __version__,
         "default_backend": backends.DEFAULT,
         "available_backends": backends.available(),

@@ -29,7 +29,7 @@ def _float_type(*, positive=False):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError("must be a finite number, got "
                                              f"{text!r}")
@@ -46,7 +46,7 @@ def _int_type(minimum):
         try:
             value = int(text, 10)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, "
                                              f"got {text!r}")
@@ -69,7 +69,7 @@ def _sizes_type(text):
             n = int(part, 10)
         except ValueError:
             raise argparse.ArgumentTypeError(f"layer size {part!r} in {text!r} "
-                                             "is not an integer")
+                                             "is not an integer") from None
         if n < 1:
             raise argparse.ArgumentTypeError(f"layer size {n} in {text!r} must "
                                              "be at least 1")
@@ -214,7 +214,7 @@ def build_parser():
     i.add_argument("--json", action="store_true", help="print a JSON object")
     i.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("show", help="summarise a model, or draw its first-layer "
+    show = sub.add_parser("show", help="summarise a model, or draw its first-layer "
                                     "weights as a PNG",
                        description="Print a model's sizes, activations, cost, "
                                    "parameter count and per-layer weight norms; "
@@ -222,19 +222,19 @@ def build_parser():
                                    "weights as a square image instead (the "
                                    "inputs must be a square number, e.g. 784 "
                                    "= 28x28).")
-    s.add_argument("model", metavar="MODEL", help="a model file")
-    s.add_argument("--png", metavar="FILE.png",
+    show.add_argument("model", metavar="MODEL", help="a model file")
+    show.add_argument("--png", metavar="FILE.png",
                    help="write the first-layer weights as a grid of images")
-    s.add_argument("--scale", type=_int_type(1), default=1, metavar="N",
+    show.add_argument("--scale", type=_int_type(1), default=1, metavar="N",
                    help="draw each weight as NxN pixels (default: 1)")
-    s.add_argument("--normalise", choices=png.NORMALISATIONS,
+    show.add_argument("--normalise", choices=png.NORMALISATIONS,
                    default="symmetric",
                    help="per neuron: symmetric (0 is mid-gray, the largest "
                         "|w| black or white; default) or range (smallest "
                         "black, largest white)")
-    s.add_argument("--json", action="store_true",
+    show.add_argument("--json", action="store_true",
                    help="print the summary as a JSON object")
-    s.set_defaults(func=cmd_show)
+    show.set_defaults(func=cmd_show)
 
     x = sub.add_parser("export-c", help="write a model as a self-contained C "
                                         "header",
@@ -255,7 +255,7 @@ def build_parser():
     bsub = b.add_subparsers(dest="bench", metavar="BENCHMARK",
                             parser_class=_Parser)
     bsub.required = True
-    g = bsub.add_parser(
+    grad = bsub.add_parser(
         "gradient", help="backpropagation against finite differences",
         description="For networks of growing size, time one backpropagation "
                     "gradient on a small batch and the finite-difference "
@@ -263,22 +263,22 @@ def build_parser():
                     "their ratio and the largest relative difference between "
                     "them.  Finite differences that would take longer than "
                     "--budget are extrapolated from the parameters done.")
-    g.add_argument("--backend", choices=("c", "python"), help=backend_help)
+    grad.add_argument("--backend", choices=("c", "python"), help=backend_help)
     default_sizes = " ".join(",".join(map(str, s))
                              for s in gradbench.DEFAULT_SIZES)
-    g.add_argument("--sizes-list", type=_sizes_type, nargs="+",
+    grad.add_argument("--sizes-list", type=_sizes_type, nargs="+",
                    metavar="N,N,...",
                    help=f"the networks (default: {default_sizes})")
-    g.add_argument("--batch", type=_int_type(1), default=10, metavar="N",
+    grad.add_argument("--batch", type=_int_type(1), default=10, metavar="N",
                    help="examples in the batch (default: 10)")
-    g.add_argument("--budget", type=_float_type(), default=3.0,
+    grad.add_argument("--budget", type=_float_type(), default=3.0,
                    metavar="SECONDS",
                    help="finite-difference time per network before "
                         "extrapolating (default: 3)")
-    g.add_argument("--seed", type=_int_type(0), default=0, metavar="N",
+    grad.add_argument("--seed", type=_int_type(0), default=0, metavar="N",
                    help="seed of the networks and the data (default: 0)")
-    g.add_argument("--json", action="store_true",
+    grad.add_argument("--json", action="store_true",
                    help="print one JSON object per network")
-    g.set_defaults(func=cmd_bench_gradient)
+    grad.set_defaults(func=cmd_bench_gradient)
     return parser
 
