@@ -97,6 +97,12 @@ def grid_shape(count: int) -> Tuple[int, int]:
     return cols, math.ceil(count / cols)
 
 
+# Beyond these an image is no use to look at, and its bytes would not fit
+# in memory (PNG itself allows 2**31 - 1 a side).
+MAX_SIDE = 1 << 16
+MAX_PIXELS = 1 << 28
+
+
 def weights_image(net: "Network", *, scale: int = 1,
                   normalise: str = "symmetric",
                   columns: int = 0) -> Tuple[int, int, bytes]:
@@ -122,6 +128,10 @@ def weights_image(net: "Network", *, scale: int = 1,
     tile = side * scale
     width = cols * (tile + 1) + 1
     height = rows * (tile + 1) + 1
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ValueError("the image would be %dx%d pixels, more than pybp draws "
+                         "(at most %d a side and %d in all); choose a smaller "
+                         "scale" % (width, height, MAX_SIDE, MAX_PIXELS))
     canvas = bytearray([SEPARATOR]) * (width * height)
     params = net.params
     for j in range(n_out):

@@ -450,3 +450,168 @@ def test_diagnose_a_float32_network_on_float_inputs(c_backend, tmp_path):
     rounded = data.inputs_as("float32")
     assert [r.mean_abs_delta for r in f32.diagnose(data)] == \
         [r.mean_abs_delta for r in f64.diagnose(rounded)]
+
+
+# --- the command line ------------------------------------------------------------
+
+
+def pybp_cmd(args, env=None, cwd=None, timeout=120):
+    """`python -m pybp ARGS` in a subprocess: (status, stdout, stderr)."""
+    full = dict(os.environ)
+    full.pop("PYTHONPATH", None)
+    full.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "pybp"] + [str(a) for a in args],
+                          capture_output=True, text=True, env=full, cwd=cwd,
+                          timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def one_error_line(stderr, fragment):
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("pybp: error: ") and fragment in lines[0], stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"PYBP_THREADS": "abc"}, "PYBP_THREADS: threads must be an integer"),
+    ({"PYBP_BACKEND": "foo"}, "PYBP_BACKEND='foo' is not one of"),
+    ({"PYBP_ISA": "avx9"}, "PYBP_ISA: unknown instruction set 'avx9'"),
+])
+def test_bad_settings_are_one_line_on_every_command(env, fragment, tmp_path):
+    if "PYBP_BACKEND" not in env and "c" not in pybp.available_backends():
+        pytest.skip("PYBP_ISA and PYBP_THREADS are read by the C backend")
+    for args in (["--version"], ["info"], ["train", "--epochs", "1"]):
+        status, out, err = pybp_cmd(args, env=env, cwd=str(tmp_path))
+        assert status == 1 and out == ""
+        one_error_line(err, fragment)
+    # a program importing pybp gets an ImportError saying the same
+    code = "import pybp"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, **env))
+    assert proc.returncode == 1 and "ImportError: " + fragment.split("'")[0] in proc.stderr
+
+
+def _csv(path, rows):
+    path.write_text("".join(",".join(str(v) for v in row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture
+def csv_files(tmp_path):
+    rng = random.Random(4)
+    rows = [[round(rng.random(), 3), round(rng.random(), 3), rng.randrange(2)]
+            for _ in range(30)]
+    return _csv(tmp_path / "train.csv", rows), _csv(tmp_path / "test.csv", rows[:10])
+
+
+@pytest.mark.parametrize("outputs, fragment", [
+    (["--checkpoint", "{train}"], "--checkpoint {train} is the --csv-train file"),
+    (["--save", "{test}"], "--save {test} is the --csv-test file"),
+    (["--save", "{d}/x", "--checkpoint", "{d}/x"], "--save and --checkpoint both name"),
+    (["--plot", "{d}/x", "--save", "{d}/x"], "--save and --plot both name"),
+    (["--save", "{d}/" + "m" * 300], "file name too long"),
+    (["--threads", "100000"], "--threads: must be at most 64"),
+])
+def test_outputs_are_checked_before_training(csv_files, tmp_path, outputs, fragment):
+    train, test = csv_files
+    fill = {"train": train, "test": test, "d": tmp_path}
+    before = train.read_bytes(), test.read_bytes()
+    args = ["train", "--csv-train", train, "--csv-test", test, "--epochs", "1"]
+    args += [o.format(**fill) for o in outputs]
+    status, out, err = pybp_cmd(args)
+    assert status == 2 and out == ""
+    one_error_line(err, fragment.format(**fill))
+    assert (train.read_bytes(), test.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv", "train.csv"]
+
+
+def test_resume_may_go_on_in_its_own_checkpoint(csv_files, tmp_path):
+    train, test = csv_files
+    ck = tmp_path / "run.ck"
+    common = ["train", "--csv-train", train, "--csv-test", test, "--quiet"]
+    assert pybp_cmd(common + ["--epochs", "1", "--checkpoint", ck])[0] == 0
+    status, out, err = pybp_cmd(common + ["--epochs", "2", "--resume", ck,
+                                          "--checkpoint", ck])
+    assert status == 0, err
+    assert checkpoint.load(ck).epoch == 2
+
+
+def test_float32_with_the_python_backend_is_a_usage_error(csv_files):
+    train, test = csv_files
+    status, _, err = pybp_cmd(["train", "--csv-train", train, "--csv-test", test,
+                               "--dtype", "float32", "--backend", "python"])
+    assert status == 2
+    one_error_line(err, "--dtype float32 runs on the C backend only")
+
+
+def test_labels_from_data_cannot_build_a_huge_network(tmp_path):
+    rows = [[0.5, 0.25, 10000000], [0.25, 0.5, 0]]
+    train = _csv(tmp_path / "t.csv", rows)
+    status, _, err = pybp_cmd(["train", "--csv-train", train, "--csv-test", train],
+                              timeout=60)
+    assert status == 2
+    one_error_line(err, "the labels go up to 10000000")
+
+
+def test_show_png_scale_that_overflows_is_one_line(tmp_path):
+    model_path = tmp_path / "m.pybp"
+    pybp.Network([784, 4, 10], seed=0, backend="python").save(model_path)
+    status, _, err = pybp_cmd(["show", model_path, "--png", tmp_path / "w.png",
+                               "--scale", "100000000000"])
+    assert status == 1
+    one_error_line(err, "choose a smaller scale")
+    assert not (tmp_path / "w.png").exists()
+    status, _, err = pybp_cmd(["show", model_path, "--png", model_path])
+    assert status == 2
+    one_error_line(err, "is the MODEL file")
+
+
+def test_json_output_is_strict(tmp_path):
+    model_path = tmp_path / "big.pybp"
+    pybp.Network.from_params([2, 1], "identity", "quadratic",
+                             [1.7e308, 1.7e308, 1.0]).save(model_path)
+    status, out, _ = pybp_cmd(["show", model_path, "--json"])
+    assert status == 0
+
+    def refuse(name):
+        raise AssertionError("not strict JSON: %s" % name)
+    facts = json.loads(out, parse_constant=refuse)
+    assert facts["layers"][0]["weight_norm"] is None  # beyond the float64 range
+    assert facts["layers"][0]["weight_max_abs"] == 1.7e308
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_stops_a_long_epoch_soon_and_names_it(c_backend, tmp_path):
+    mnist = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "data", "mnist")
+    if not os.path.exists(os.path.join(mnist, "train-images-idx3-ubyte.gz")):
+        pytest.skip("MNIST not found in data/mnist")
+    import signal
+    import time
+    ck = tmp_path / "k.ck"
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    # An epoch of a few seconds, no progress bar (the output is a pipe).
+    proc = subprocess.Popen([sys.executable, "-m", "pybp", "train", "--data", mnist,
+                             "--sizes", "784,200,10", "--epochs", "20", "--json",
+                             "--test-limit", "100", "--checkpoint", str(ck)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["epoch"] == 1
+        time.sleep(first["seconds"] / 4)  # well inside epoch 2
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        waited = time.perf_counter() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    assert "interrupted in epoch 2 (%s holds epoch 1)" % ck in err
+    # A piece of the epoch is about 0.1 s: Ctrl-C does not wait for the end.
+    assert waited < first["seconds"] / 2, (waited, first["seconds"])
+    assert checkpoint.load(ck).epoch == 1

@@ -414,7 +414,7 @@ CLI = [
     ("train threads 0", ["train", "--threads", "0"] + CSV,
      2, "--threads: must be at least 1"),
     ("train threads 1000", ["train", "--threads", "1000"] + CSV,
-     1, "threads must be in 1 .. 64"),
+     2, "--threads: must be at most 64"),
     ("train sizes past memory",
      ["train", "--sizes", "3,1048576,1048576,3", "--save", "{dir}/big.model"] + CSV,
      1, "out of memory: a network of sizes [3, 1048576, 1048576, 3]"),

@@ -30,6 +30,7 @@ never loads it.
 """
 
 import os
+import sys
 from typing import Any
 
 from . import reference
@@ -41,11 +42,28 @@ class BackendError(RuntimeError):
     """A backend was asked for that this installation cannot provide."""
 
 
+def _starting_the_command():
+    """True while this import is the `pybp` command starting: the console
+    script, or `python -m pybp` (whose package import runs with argv[0]
+    "-m")."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    return argv0 == "-m" or os.path.basename(argv0) in ("pybp", "pybp.exe")
+
+
+def _setting_error(message):
+    """A bad PYBP_* setting: ImportError for a program that imports pybp;
+    for the pybp command, one line on stderr and exit status 1, not a
+    traceback (SystemExit with a message prints it and exits with 1)."""
+    if _starting_the_command():
+        raise SystemExit("pybp: error: " + message)
+    return ImportError(message)
+
+
 def _requested():
     value = os.environ.get("PYBP_BACKEND", "").strip().lower() or "auto"
     if value not in CHOICES:
-        raise ImportError("PYBP_BACKEND=%r is not one of %s"
-                          % (os.environ.get("PYBP_BACKEND"), ", ".join(CHOICES)))
+        raise _setting_error("PYBP_BACKEND=%r is not one of %s"
+                             % (os.environ.get("PYBP_BACKEND"), ", ".join(CHOICES)))
     return value
 
 
@@ -83,10 +101,12 @@ else:
         ccore = None
         C_UNAVAILABLE = "the C extension did not import (%s)" % exc
         if REQUESTED == "c":
-            raise ImportError("PYBP_BACKEND=c but the pybp C backend is not "
-                              "available: %s%s. Reinstall pybp with a C "
-                              "compiler and cffi present."
-                              % (C_UNAVAILABLE, _install_note())) from exc
+            raise _setting_error("PYBP_BACKEND=c but the pybp C backend is not "
+                                 "available: %s%s. Reinstall pybp with a C "
+                                 "compiler and cffi present."
+                                 % (C_UNAVAILABLE, _install_note())) from exc
+    except ValueError as exc:  # PYBP_ISA or PYBP_THREADS, read by ccore
+        raise _setting_error(str(exc)) from None
 
 DEFAULT = "c" if ccore is not None else "python"
 

@@ -5,7 +5,6 @@ Thin wrappers: the work is in data.py, summary.py, png.py, export_c.py and
 gradbench.py.
 """
 
-import json
 import os
 from typing import Iterable
 
@@ -15,7 +14,7 @@ from .common import (
     MNIST_INPUTS,
     RunError,
     UsageError,
-    check_output_path,
+    check_outputs,
     json_line,
     network_spec,
     percent,
@@ -92,7 +91,7 @@ def cmd_predict(args, out, err):
 def cmd_show(args, out, err):
     net = load(args.model, backend="python")  # no kernel runs
     if args.png is not None:
-        check_output_path(args.png, "--png")
+        check_outputs([("--png", args.png)], [("MODEL", args.model)])
         try:
             width, height = png.write_weights_png(net, args.png, scale=args.scale,
                                                   normalise=args.normalise)
@@ -103,7 +102,7 @@ def cmd_show(args, out, err):
         return 0
     facts = summary.summary(net, source=args.model)
     if args.json:
-        say(out, json.dumps(facts))
+        say(out, json_line(facts))
     else:
         say(out, summary.format_summary(facts))
     return 0
@@ -115,7 +114,7 @@ def cmd_export_c(args, out, err):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.output is not None and args.output != "-":
-        check_output_path(args.output, "--output")
+        check_outputs([("--output", args.output)], [("MODEL", args.model)])
     net = load(args.model, backend="python")
     source = os.path.basename(args.model)
     if args.output is None or args.output == "-":

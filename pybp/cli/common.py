@@ -5,6 +5,7 @@ import json
 import math
 import os
 
+from .. import files
 from ..spec import NetSpec
 
 MNIST_INPUTS = 784
@@ -24,15 +25,22 @@ def say(stream, text):
     stream.flush()  # a reader of a pipe sees each epoch as it ends
 
 
-def _finite_or_none(value):
-    return value if math.isfinite(value) else None
+def _strict(value):
+    """value with every float that is not finite (a diverged cost, a norm
+    beyond the float64 range) replaced by None, at any depth."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
 
 
 def json_line(obj):
-    # Strict JSON: a diverged cost (inf, nan) is written as null.
-    clean = {k: (_finite_or_none(v) if isinstance(v, float) else v)
-             for k, v in obj.items()}
-    return json.dumps(clean, allow_nan=False)
+    """obj as one line of strict JSON (no NaN or Infinity, which strict
+    parsers refuse): every --json output of pybp goes through here."""
+    return json.dumps(_strict(obj), allow_nan=False)
 
 
 def percent(correct, total):
@@ -57,6 +65,34 @@ def check_output_path(path, option):
     if not os.access(directory, os.W_OK):
         raise UsageError(f"{option} {path}: directory {directory} is not "
                          "writable")
+    try:
+        files.check_writable(path)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
+
+
+def _same_file(a, b):
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(outputs, inputs=()):
+    """Check each (option, path) output as check_output_path does, and that
+    no two outputs are one file and no output is one of the (option, path)
+    inputs: a run must not overwrite its own data or its other results."""
+    outputs = [(o, p) for o, p in outputs if p is not None]
+    inputs = [(o, p) for o, p in inputs if p is not None]
+    for i, (option, path) in enumerate(outputs):
+        check_output_path(path, option)
+        for other, earlier in outputs[:i]:
+            if _same_file(path, earlier):
+                raise UsageError(f"{other} and {option} both name {path}; "
+                                 "give each its own file")
+        for source, given in inputs:
+            if _same_file(path, given):
+                raise UsageError(f"{option} {path} is the {source} file; "
+                                 "writing it would destroy the input")
 
 
 def network_spec(sizes, activation, cost):

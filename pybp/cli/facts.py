@@ -5,12 +5,11 @@ info() returns the facts as a dict; the C backend's facts come from
 pybp.backends.c_facts().
 """
 
-import json
 import platform
 from typing import Any, Dict
 
 from .. import __version__, backends
-from .common import say
+from .common import json_line, say
 
 
 def _cpu_model():
@@ -53,7 +52,7 @@ def info():
 def cmd_info(args, out, err):
     facts = info()
     if args.json:
-        say(out, json.dumps(facts))
+        say(out, json_line(facts))
         return 0
     rows = [
         ("pybp version", facts["pybp"]),

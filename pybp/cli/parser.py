@@ -8,6 +8,8 @@ import argparse
 import math
 
 from .. import ACTIVATIONS, COSTS, __version__, backends, gradbench, png
+from ..checkpoint import SEED_MAX
+from ..spec import MAX_THREADS
 from .commands import (
     cmd_bench_gradient,
     cmd_evaluate,
@@ -41,7 +43,7 @@ def _float_type(*, positive=False):
     return parse
 
 
-def _int_type(minimum):
+def _int_type(minimum, maximum=None):
     def parse(text):
         try:
             value = int(text, 10)
@@ -49,6 +51,9 @@ def _int_type(minimum):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, "
+                                             f"got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, "
                                              f"got {text!r}")
         return value
     return parse
@@ -139,7 +144,7 @@ def build_parser():
     n.add_argument("--init", choices=("normal", "scaled"),
                    help="normal: W, b ~ N(0,1); scaled: W ~ N(0,1/n_in) "
                         "(default: normal)")
-    n.add_argument("--seed", type=_int_type(0), metavar="N",
+    n.add_argument("--seed", type=_int_type(0, SEED_MAX), metavar="N",
                    help="seed of the initial parameters and the shuffles "
                         "(default: 0)")
     s = t.add_argument_group("training")
@@ -156,7 +161,7 @@ def build_parser():
     s.add_argument("--dtype", choices=("float64", "float32"),
                    help="element type: float64 (default, the exact reference "
                         "numbers) or float32 (C backend only, faster)")
-    s.add_argument("--threads", type=_int_type(1), metavar="N",
+    s.add_argument("--threads", type=_int_type(1, MAX_THREADS), metavar="N",
                    help="worker threads on the C backend (same results for "
                         "any N; default: PYBP_THREADS or 1)")
     o = t.add_argument_group("files and output")

@@ -10,7 +10,7 @@ from .common import (
     MNIST_INPUTS,
     RunError,
     UsageError,
-    check_output_path,
+    check_outputs,
     json_line,
     network_spec,
     percent,
@@ -24,6 +24,14 @@ DEFAULTS = {"sizes": [784, 30, 10], "activation": "sigmoid",
             "cost": "quadratic", "eta": 3.0, "lmbda": 0.0,
             "mini_batch_size": 10, "epochs": 30, "seed": 0, "init": "normal",
             "limit": None, "test_limit": None, "dtype": "float64"}
+
+# The most output units a network gets from its data's labels alone (a
+# stray label of 10000000 would otherwise build a 2.4 GB network): more
+# takes an explicit --sizes.
+MAX_CLASSES = 1000
+# Networks with this many parameters take a noticeable time to draw.
+SLOW_INIT = 10 ** 7
+DRAWS_PER_SECOND = 1.5e6  # random.gauss into an array, CPython 3.11
 
 # Command-line option -> settings key (checkpoint.SETTINGS).
 _OPTION_KEYS = {"sizes": "sizes", "activation": "activations", "cost": "cost",
@@ -202,8 +210,9 @@ def _report(out, args, net, rec, epochs, diagnosis):
 
 
 def _interrupted(args, resumed, epoch, saved):
-    """The message for Ctrl-C after `epoch` epochs, naming the file that
-    holds the last epoch saved (`saved`, or the one resumed from)."""
+    """The message for Ctrl-C while `epoch` runs (counted from 1, as the
+    epoch lines and the progress bar count), naming the file that holds the
+    last epoch saved (`saved`, or the one resumed from)."""
     where_saved = ""
     if saved is not None:
         where_saved = f" ({args.checkpoint} holds epoch {saved})"
@@ -212,9 +221,13 @@ def _interrupted(args, resumed, epoch, saved):
     return f"pybp: interrupted in epoch {epoch}{where_saved}"
 
 
-def _network(args, settings, spec, resumed):
+def _network(args, settings, spec, resumed, err):
     """The network to train and the history of its epochs so far: a new
     one, or the resumed checkpoint's, ready for its next epoch."""
+    if resumed is None and spec.nparams >= SLOW_INIT:
+        # Drawn one by one in Python: say so before a long silence.
+        say(err, f"pybp train: drawing {spec.nparams:,} initial parameters "
+                 f"(about {spec.nparams / DRAWS_PER_SECOND:.0f} s)")
     if resumed is None:
         net = Network(spec.sizes, list(spec.activations), spec.cost,
                       seed=settings["seed"], init=settings["init"],
@@ -238,14 +251,25 @@ def cmd_train(args, out, err):
     csv = _csv_data(args)
     if csv is not None and args.sizes is None and resumed is None:
         # Tabular data: by default one hidden layer of 30, sized to the data.
-        args.sizes = [csv[0].n_inputs, 30, _classes(*csv)]
+        classes = _classes(*csv)
+        if classes > MAX_CLASSES:
+            raise UsageError(f"the labels go up to {classes - 1}, which would make "
+                             f"an output layer of {classes} units; give --sizes "
+                             "to build a network that large on purpose")
+        args.sizes = [csv[0].n_inputs, 30, classes]
     settings, spec = _settings(args, resumed)
-    for path, option in ((args.save, "--save"), (args.checkpoint, "--checkpoint"),
-                         (args.plot, "--plot")):
-        if path is not None:
-            check_output_path(path, option)
+    if settings["dtype"] == "float32" and (args.backend or backends.DEFAULT) == "python":
+        raise UsageError("--dtype float32 runs on the C backend only (the Python "
+                         "backend is the float64 reference)"
+                         + ("; drop --backend python" if args.backend else ""))
+    # --resume may be --checkpoint: a run that goes on in its own file.
+    check_outputs([("--save", args.save), ("--checkpoint", args.checkpoint),
+                   ("--plot", args.plot)],
+                  [("--csv-train", args.csv_train), ("--csv-test", args.csv_test)]
+                  + ([] if args.resume == args.checkpoint
+                     else [("--resume", args.resume)]))
     train, test, where = _training_data(args, settings, csv)
-    net, history = _network(args, settings, spec, resumed)
+    net, history = _network(args, settings, spec, resumed, err)
     # Float inputs in the network's element type once, not in every call.
     train, test = train.inputs_as(net.dtype), test.inputs_as(net.dtype)
 
@@ -264,6 +288,7 @@ def cmd_train(args, out, err):
     # The plot exists from the start: empty, or the resumed epochs.
     _plot(args, history, epochs, settings)
     if net.epochs_trained < epochs:
+        epoch = net.epochs_trained + 1  # the one running, for Ctrl-C's message
         try:
             for epoch in range(net.epochs_trained + 1, epochs + 1):
                 bar.label = f"epoch {epoch}/{epochs}"
@@ -288,7 +313,7 @@ def cmd_train(args, out, err):
                     _report(out, args, net, rec, epochs, diagnosis)
         except KeyboardInterrupt:
             bar.clear()
-            say(err, _interrupted(args, resumed, net.epochs_trained, saved))
+            say(err, _interrupted(args, resumed, epoch, saved))
             return 130
     elif verbose:
         say(out, f"nothing to train: the checkpoint has all {epochs} epochs")
