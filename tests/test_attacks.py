@@ -380,13 +380,12 @@ def test_no_result_from_non_finite_parameters(backend):
     for act in ("sigmoid", "relu"):
         net = pybp.Network([2, 3, 2], act, seed=0, backend=backend)
         net.params[0] = float("nan")
-        for call in (lambda: net.feedforward([0.5, 0.5]),
-                     lambda: net.evaluate(([[0.5, 0.5]], [1])),
-                     lambda: net.cost([[0.5, 0.5]], [1]),
-                     lambda: net.gradient([[0.5, 0.5]], [1]),
-                     lambda: net.sgd(([[0.5, 0.5]], [1]), 1, 1, 0.5)):
+        x, label = [0.5, 0.5], [1]
+        for call in (lambda n: n.feedforward(x), lambda n: n.evaluate(([x], label)),
+                     lambda n: n.cost([x], label), lambda n: n.gradient([x], label),
+                     lambda n: n.sgd(([x], label), 1, 1, 0.5)):
             with pytest.raises(ValueError, match="NaN or infinite"):
-                call()
+                call(net)
 
 
 def test_concurrent_training_of_one_network_is_refused():
