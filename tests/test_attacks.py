@@ -373,6 +373,9 @@ def test_inputs_changed_after_the_dataset_was_made_are_named():
         net.sgd(ds, 1, 5, 0.5)
 
 
+X, LABEL = [0.5, 0.5], [1]
+
+
 @pytest.mark.parametrize("backend", ["python", "c"])
 def test_no_result_from_non_finite_parameters(backend):
     if backend not in pybp.available_backends():
@@ -380,10 +383,9 @@ def test_no_result_from_non_finite_parameters(backend):
     for act in ("sigmoid", "relu"):
         net = pybp.Network([2, 3, 2], act, seed=0, backend=backend)
         net.params[0] = float("nan")
-        x, label = [0.5, 0.5], [1]
-        for call in (lambda n: n.feedforward(x), lambda n: n.evaluate(([x], label)),
-                     lambda n: n.cost([x], label), lambda n: n.gradient([x], label),
-                     lambda n: n.sgd(([x], label), 1, 1, 0.5)):
+        for call in (lambda n: n.feedforward(X), lambda n: n.evaluate(([X], LABEL)),
+                     lambda n: n.cost([X], LABEL), lambda n: n.gradient([X], LABEL),
+                     lambda n: n.sgd(([X], LABEL), 1, 1, 0.5)):
             with pytest.raises(ValueError, match="NaN or infinite"):
                 call(net)
 
