@@ -41,8 +41,8 @@ class MnistNotFoundError(DataError, FileNotFoundError):
 
 IdxData = namedtuple("IdxData", "dims data")
 IdxData.__doc__ = """An IDX file's contents: `dims` (a tuple of sizes) and
-`data`: ``bytes`` for unsigned bytes (type 0x08), otherwise an ``array`` in
-native byte order."""
+`data`: a ``bytearray`` for unsigned bytes (type 0x08), otherwise an
+``array`` in native byte order."""
 
 # IDX type code -> (array typecode, item size in the file).
 _IDX_TYPES = {0x08: ("B", 1), 0x09: ("b", 1), 0x0B: ("h", 2), 0x0C: ("i", 4),
@@ -56,15 +56,15 @@ def _describe(dims):
 
 
 def _read_up_to(f, n):
-    """Up to n bytes; in chunks, so that a lying header costs no memory."""
-    parts, have = [], 0
-    while have < n:
-        part = f.read(min(_CHUNK, n - have))
+    """Up to n bytes, as a bytearray grown chunk by chunk: a lying header
+    costs no memory, and what is read is held once (no join at the end)."""
+    data = bytearray()
+    while len(data) < n:
+        part = f.read(min(_CHUNK, n - len(data)))
         if not part:
             break
-        parts.append(part)
-        have += len(part)
-    return b"".join(parts)
+        data += part
+    return data
 
 
 def _count_rest(f):
@@ -77,7 +77,7 @@ def _count_rest(f):
         n += len(part)
 
 
-def _read_idx_stream(f, name):
+def _read_idx_stream(f, name, expect=None):
     head = _read_up_to(f, 4)
     if len(head) < 4:
         raise DataError("%s: truncated: %d bytes, an IDX header needs at "
@@ -108,6 +108,12 @@ def _read_idx_stream(f, name):
     if nbytes > _MAX_IDX_BYTES:
         raise DataError("%s: the header's sizes %s (%d bytes) are implausibly "
                         "large" % (name, _describe(dims), nbytes))
+    if expect is not None:
+        # Before a byte of data is read or decompressed: a header that
+        # declares gigabytes the caller has no use for costs nothing.
+        problem = expect(dims, code)
+        if problem:
+            raise DataError("%s: %s" % (name, problem))
     data = _read_up_to(f, nbytes)
     what = "%s = %d bytes of data" % (_describe(dims), nbytes)
     if len(data) < nbytes:
@@ -118,7 +124,7 @@ def _read_idx_stream(f, name):
         raise DataError("%s: %d unexpected bytes after the data (header says "
                         "%s)" % (name, extra, what))
     if typecode == "B":
-        return IdxData(dims, data)
+        return IdxData(dims, data)  # the bytearray read, not a copy
     values = array(typecode)
     if values.itemsize != itemsize:  # pragma: no cover - exotic platforms
         raise DataError("%s: IDX type 0x%02x is not supported on this platform"
@@ -129,12 +135,14 @@ def _read_idx_stream(f, name):
     return IdxData(dims, values)
 
 
-def read_idx(path):
+def read_idx(path, expect=None):
     """Read an IDX file, plain or gzip-compressed (recognised by content).
 
     Returns ``IdxData(dims, data)``.  Raises DataError naming the file and
     the problem if the header or the length is wrong, FileNotFoundError if
-    there is no such file.
+    there is no such file.  expect(dims, type_code), if given, sees the
+    header before any data is read and returns why it does not fit the
+    caller (a string, raised as DataError) or None.
     """
     name = os.fspath(path)
     if os.path.isdir(name):
@@ -145,10 +153,10 @@ def read_idx(path):
             magic = raw.read(2)
             raw.seek(0)
             if magic != b"\x1f\x8b":
-                return _read_idx_stream(raw, name)
+                return _read_idx_stream(raw, name, expect)
             try:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-                    return _read_idx_stream(f, name)
+                    return _read_idx_stream(f, name, expect)
             except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
                 raise DataError("%s: corrupt gzip data (%s)"
                                 % (name, exc)) from None
@@ -185,17 +193,19 @@ def read_idx_inputs(path, n_inputs):
     single example without a count dimension (e.g. 28x28).  Anything else
     raises DataError.
     """
-    idx = read_idx(path)
-    if not isinstance(idx.data, bytes):
-        raise DataError(f"{path}: only unsigned-byte (type 0x08) IDX images "
-                        "are supported")
-    dims = idx.dims
-    per = 1
-    for d in dims[1:]:
-        per *= d
-    if not ((len(dims) > 1 and per == n_inputs) or len(idx.data) == n_inputs):
-        raise DataError(f"{path} holds {_describe(dims)} values, which is not "
-                        f"a list of examples of the model's {n_inputs} inputs")
+    def images(dims, code):
+        # Checked on the header, before the data is read.
+        if code != 0x08:
+            return "only unsigned-byte (type 0x08) IDX images are supported"
+        per = 1
+        for d in dims[1:]:
+            per *= d
+        total = per * dims[0]
+        if not ((len(dims) > 1 and per == n_inputs) or total == n_inputs):
+            return (f"holds {_describe(dims)} values, which is not a list of "
+                    f"examples of the model's {n_inputs} inputs")
+        return None
+    idx = read_idx(path, expect=images)
     return Dataset(idx.data, n_inputs=n_inputs, divisor=255.0)
 
 
@@ -255,18 +265,23 @@ def find_mnist(explicit=None):
 def _mnist_pair(directory, images_base, labels_base):
     images_path = _mnist_path(directory, images_base)
     labels_path = _mnist_path(directory, labels_base)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if len(images.dims) != 3 or images.dims[1:] != (28, 28) \
-            or not isinstance(images.data, bytes):
-        raise DataError("%s: expected unsigned-byte images of 28x28, found %s"
-                        % (images_path, _describe(images.dims)))
-    if len(labels.dims) != 1 or not isinstance(labels.data, bytes):
-        raise DataError("%s: expected a list of unsigned-byte labels, found %s"
-                        % (labels_path, _describe(labels.dims)))
-    if images.dims[0] != labels.dims[0]:
-        raise DataError("%s has %d images but %s has %d labels"
-                        % (images_path, images.dims[0], labels_path,
-                           labels.dims[0]))
+
+    def label_list(dims, code):
+        if len(dims) != 1 or code != 0x08:
+            return "expected a list of unsigned-byte labels, found %s" % _describe(dims)
+        return None
+    labels = read_idx(labels_path, expect=label_list)
+
+    def images_of_labels(dims, code):
+        # The labels file says how many images there are: a header that
+        # claims more is refused before its data is decompressed.
+        if len(dims) != 3 or dims[1:] != (28, 28) or code != 0x08:
+            return "expected unsigned-byte images of 28x28, found %s" % _describe(dims)
+        if dims[0] != labels.dims[0]:
+            return "%d images but %s has %d labels" % (dims[0], labels_path,
+                                                       labels.dims[0])
+        return None
+    images = read_idx(images_path, expect=images_of_labels)
     if max(labels.data) > 9:
         raise DataError("%s: label %d is not a digit 0..9"
                         % (labels_path, max(labels.data)))
@@ -290,10 +305,9 @@ def load_mnist(directory=None):
     test_pixels, test_labels, _ = _mnist_pair(directory, *_MNIST_FILES[2:])
 
     def dataset(pix, lab):
-        # memoryview slices share the file's bytes; array('i', memoryview)
-        # converts byte values, where array('i', bytes) would reinterpret.
-        return Dataset(pix, labels=array("i", memoryview(lab)), n_inputs=784,
-                       divisor=255.0)
+        # memoryview slices share the file's bytes; a uint8 buffer of
+        # labels is one class per byte.
+        return Dataset(pix, labels=lab, n_inputs=784, divisor=255.0)
 
     cut = n - _VALIDATION_SIZE
     pix, lab = memoryview(pixels), memoryview(labels)

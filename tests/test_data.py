@@ -32,7 +32,7 @@ def test_idx_valid(tmp_path, compress):
     f = write(tmp_path / "a.idx", idx_bytes((2, 3, 4), payload), compress)
     got = read_idx(f)
     assert got.dims == (2, 3, 4)
-    assert got.data == payload and isinstance(got.data, bytes)
+    assert got.data == payload and isinstance(got.data, bytearray)
 
 
 def test_idx_gzip_detected_by_content_not_name(tmp_path):
@@ -163,7 +163,7 @@ def test_mnist_is_compact(mnist):
     training, validation, _ = mnist
     # Pixels are views of the file's bytes, labels are int32 arrays.
     assert isinstance(training.x_u8, memoryview)
-    assert isinstance(training.x_u8.obj, bytes)
+    assert isinstance(training.x_u8.obj, bytearray)  # read once, not copied
     assert training.x_u8.obj is validation.x_u8.obj
     assert training.x is None
     assert isinstance(training.labels, array) and training.labels.typecode == "i"
