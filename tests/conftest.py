@@ -6,14 +6,11 @@ importing pybp itself already raises).
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
 import pybp
-
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT / "data" / "mnist"
+from helpers import mnist_or_skip
 
 
 def _c_or_skip():
@@ -40,6 +37,5 @@ def c_backend():
 
 @pytest.fixture
 def mnist_dir():
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
-    return MNIST
+    """data/mnist; the test is skipped when MNIST is not there."""
+    return mnist_or_skip()

@@ -21,7 +21,6 @@ import gzip
 import math
 import os
 import signal
-import struct
 from array import array
 
 import pytest
@@ -31,7 +30,7 @@ from pybp import checkpoint, data
 from pybp.checkpoint import CheckpointError
 from pybp.data import DataError
 from pybp.model import ModelFormatError
-from test_cli import error_lines, pybp_subprocess, run
+from helpers import error_lines, idx_bytes, pybp_subprocess, run
 
 NAN, INF = math.nan, math.inf
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -41,12 +40,6 @@ needs_non_root = pytest.mark.skipif(ROOT, reason="root reads any file")
 X = [[0.1, 0.2], [0.3, 0.4]]
 Y = [[1.0, 0.0], [0.0, 1.0]]
 PAIRS = list(zip(X, Y))
-
-
-def idx(code, dims, payload):
-    """An IDX file: magic, big-endian dimensions, payload (not checked)."""
-    return (bytes([0, 0, code, len(dims)]) + struct.pack(">%dI" % len(dims), *dims)
-            + payload)
 
 
 CSV_ROWS = "".join("%r,%r,%r,%d\n" % (0.1 * i, -0.2 * i, 0.05 * i, i % 3)
@@ -94,12 +87,12 @@ def files(tmp_path_factory):
 
     # IDX: 4 examples of 3 bytes, cut short; a header of absurd sizes; a
     # gzipped file cut in the middle; a good one of the wrong width.
-    write("truncated.idx", idx(0x08, (4, 3), bytes(range(7))))
-    write("huge.idx", idx(0x08, (2 ** 31, 2 ** 31, 2 ** 31), b"\x00" * 64))
-    full = gzip.compress(idx(0x08, (400, 3), bytes(range(200)) * 6))
+    write("truncated.idx", idx_bytes((4, 3), bytes(range(7))))
+    write("huge.idx", idx_bytes((2 ** 31, 2 ** 31, 2 ** 31), b"\x00" * 64))
+    full = gzip.compress(idx_bytes((400, 3), bytes(range(200)) * 6))
     write("truncated.idx.gz", full[:len(full) // 2])
-    write("wide.idx", idx(0x08, (2, 5), bytes(10)))
-    write("header-cut.idx", idx(0x08, (4, 3), b"")[:9])
+    write("wide.idx", idx_bytes((2, 5), bytes(10)))
+    write("header-cut.idx", idx_bytes((4, 3), b"")[:9])
 
     # CSV: cut in the middle of a row; empty; a header only; NaN and inf
     # values; labels beyond the model's classes; bytes that are not UTF-8.
@@ -121,7 +114,7 @@ def files(tmp_path_factory):
                        ("train-labels-idx1-ubyte", (60000,)),
                        ("t10k-images-idx3-ubyte", (10000, 28, 28)),
                        ("t10k-labels-idx1-ubyte", (10000,))):
-        (mnist / name).write_bytes(idx(0x08, dims, b"\x00" * 100))
+        (mnist / name).write_bytes(idx_bytes(dims, b"\x00" * 100))
     f["mnist_cut"] = str(mnist)
     yield f
     for name in ("unreadable_model", "unreadable_csv"):

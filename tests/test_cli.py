@@ -6,81 +6,15 @@ MNIST runs are kept small (a few hundred examples, a 784-16-10 network) so
 that the pure-Python backend finishes in seconds.
 """
 
-import contextlib
 import gzip
-import io
 import json
-import os
-import random
-import struct
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import pybp
 from pybp import checkpoint
-from pybp.cli import main
-
-MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
-# MNIST runs: small enough for the pure-Python backend.
-SMALL = ["--limit", "1000", "--test-limit", "500", "--sizes", "784,16,10",
-         "--epochs", "2"]
-
-
-def run(argv):
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
-
-
-def pybp_subprocess(args, **kwargs):
-    """`python -m pybp ARGS` against the pybp this test imported.
-
-    cwd is the directory holding that package (the checkout's root, or
-    site-packages for an installed pybp): `-m` puts cwd first on sys.path,
-    so the child runs the same code as the tests, without PYTHONPATH.
-    """
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cwd = Path(pybp.__file__).resolve().parents[1]
-    return subprocess.run([sys.executable, "-m", "pybp"] + [str(a) for a in args],
-                          cwd=str(cwd), env=env, capture_output=True, text=True,
-                          timeout=300, **kwargs)
-
-
-def error_lines(stderr):
-    """The lines pybp wrote on stderr.
-
-    A subprocess's stderr may also begin with the import-time warning of an
-    install whose C build failed; that is not the command's output.
-    """
-    return [line for line in stderr.splitlines() if line.startswith("pybp: ")]
-
-
-def json_lines(text):
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def write_csv(path, rows, header="f1,f2,f3,label"):
-    with open(path, "w") as f:
-        if header:
-            f.write(header + "\n")
-        for row in rows:
-            f.write(",".join(repr(v) for v in row) + "\n")
-
-
-def blobs(n, seed):
-    """Three separable-ish classes in 3 features: rows f1,f2,f3,label."""
-    r = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        c = r.randrange(3)
-        rows.append([r.gauss(c, 0.5), r.gauss(-c, 0.5), r.random(), c])
-    return rows
+from helpers import (MNIST, SMALL, blobs, error_lines, idx_bytes, json_lines,
+                     mnist_or_skip, pybp_subprocess, run, write_csv)
 
 
 @pytest.fixture
@@ -94,8 +28,7 @@ def csv_pair(tmp_path):
 @pytest.fixture(scope="module")
 def mnist_runs(tmp_path_factory):
     """Train SMALL once per backend (cached): (json records, model path)."""
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
+    mnist_or_skip()
     cache = {}
 
     def get(backend):
@@ -139,10 +72,8 @@ def test_backends_print_identical_numbers(c_backend, mnist_runs):
     assert py_model.read_bytes() == c_model.read_bytes()
 
 
-def test_train_text_output(backend, tmp_path):
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
-    args = ["train", "--data", MNIST, "--backend", backend, "--limit", "200",
+def test_train_text_output(backend, mnist_dir):
+    args = ["train", "--data", mnist_dir, "--backend", backend, "--limit", "200",
             "--test-limit", "100", "--sizes", "784,8,10", "--epochs", "2"]
     status, out, err = run(args)
     assert status == 0, err
@@ -198,8 +129,7 @@ def test_csv_predict(csv_pair, tmp_path):
 
 
 def _write_idx(path, images, dims, compress=False):
-    data = bytes([0, 0, 8, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) \
-        + images
+    data = idx_bytes(dims, images)
     with (gzip.open if compress else open)(path, "wb") as f:
         f.write(data)
 

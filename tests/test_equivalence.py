@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
+from helpers import bits, datasets, networks, python_and_c as pair, sgd_outcome
 
 EXAMPLES = int(os.environ.get("PYBP_EQUIV_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
+from helpers import bits, datasets, networks, python_and_c as pair, sgd_outcome
 
 try:
     from pybp._kernels import ccore
