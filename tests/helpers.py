@@ -1,5 +1,7 @@
 """What several test modules share (fixtures are in conftest.py).
 
+- ISAS: the C core's instruction-set paths on this CPU (the `isa` fixture
+  runs a test on each).
 - Exactness: bits() of floats, and sgd_outcome() of a training run, in a
   form to compare with ==.
 - Random networks and data (hypothesis strategies) for the comparisons of
@@ -31,6 +33,12 @@ from pybp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = ROOT / "data" / "mnist"
+
+# The C core's instruction-set paths on this CPU (pybp.backends.supported_isas(),
+# e.g. ["scalar", "avx2", "avx512"]); without the C backend a placeholder, for
+# the tests that take the `isa` fixture to be skipped.
+ISAS = (pybp.backends.supported_isas() if "c" in pybp.available_backends()
+        else ["scalar"])
 
 
 # --- exactness -----------------------------------------------------------------
