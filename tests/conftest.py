@@ -1,19 +1,22 @@
-"""Every test that takes `backend` runs once per backend.
+"""Fixtures for every test module (shared plain helpers are in helpers.py).
 
-The C backend is skipped where its extension did not build, except when
-PYBP_BACKEND=c demands it: then a missing extension fails the run (and
-importing pybp itself already raises).
+backend    the test runs once per backend, "python" and "c"
+c_backend  the test needs the C core (to compare it with the reference)
+isa        the test runs once per instruction-set path of the C core that
+           this CPU supports, with the C core held on that path
+mnist_dir  data/mnist
+
+Tests of the C backend are skipped where its extension did not build,
+except when PYBP_BACKEND=c demands it: then a missing extension fails the
+run (and importing pybp itself already raises).
 """
 
 import os
-from pathlib import Path
 
 import pytest
 
 import pybp
-
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT / "data" / "mnist"
+from helpers import ISAS, mnist_or_skip
 
 
 def _c_or_skip():
@@ -38,8 +41,15 @@ def c_backend():
     return "c"
 
 
+@pytest.fixture(params=ISAS)
+def isa(request, c_backend):
+    """The C core forced onto one instruction-set path for the test (the
+    reference has no paths); "auto" stands for the best of them."""
+    with pybp.backends.use_isa(request.param):
+        yield request.param
+
+
 @pytest.fixture
 def mnist_dir():
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
-    return MNIST
+    """data/mnist; the test is skipped when MNIST is not there."""
+    return mnist_or_skip()

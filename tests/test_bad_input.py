@@ -1,27 +1,30 @@
 """Bad input, table-driven: the public Python API and the `pybp` command.
 
-Two tables:
+Every case of bad input, of either interface, is a row of one of two tables:
 
 API  (id, call, exception, message fragment): each call gets a fresh
      [2, 3, 2] network on each backend (the `backend` fixture) and must raise
      exactly that exception type with the fragment in its message, leaving
-     the network's parameters unchanged.
-CLI  (id, arguments, exit status, message fragment): each command runs as
-     a real `python -m pybp` subprocess and must exit with that status,
-     write nothing on stdout and exactly one line on stderr,
-     "pybp: error: ..." holding the fragment (no traceback).
+     the network's parameters unchanged; a call that hangs fails after 60 s.
+CLI  (id, how, arguments, exit status, message fragment): each command must
+     exit with that status, write nothing on stdout and exactly one line
+     "pybp: error: ..." holding the fragment on stderr (no traceback), and
+     write none of the files it names to write.  It runs in-process through
+     pybp.cli.main (fast), as a real `python -m pybp` subprocess (the real
+     exit status and stderr), or both, as its `how` says.
 
 Paths in the tables are placeholders ({model}, {dir}, ...) for the files the
 `files` fixture writes: good, truncated, empty and unreadable model files,
-IDX and CSV files, a checkpoint, a directory.  tests/test_errors.py and
-tests/test_cli.py hold more cases of the same kind, written earlier.
+IDX and CSV files, good, truncated and corrupt checkpoints, a directory.
+Adding a case is adding a row.  Errors of other kinds (divergence, a missing
+C backend, damaged checkpoints and data files in detail) are tested with
+what they concern.
 """
 
 import gzip
 import math
 import os
 import signal
-import struct
 from array import array
 
 import pytest
@@ -31,7 +34,7 @@ from pybp import checkpoint, data
 from pybp.checkpoint import CheckpointError
 from pybp.data import DataError
 from pybp.model import ModelFormatError
-from test_cli import error_lines, pybp_subprocess, run
+from helpers import error_lines, idx_bytes, pybp_subprocess, run
 
 NAN, INF = math.nan, math.inf
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -41,12 +44,6 @@ needs_non_root = pytest.mark.skipif(ROOT, reason="root reads any file")
 X = [[0.1, 0.2], [0.3, 0.4]]
 Y = [[1.0, 0.0], [0.0, 1.0]]
 PAIRS = list(zip(X, Y))
-
-
-def idx(code, dims, payload):
-    """An IDX file: magic, big-endian dimensions, payload (not checked)."""
-    return (bytes([0, 0, code, len(dims)]) + struct.pack(">%dI" % len(dims), *dims)
-            + payload)
 
 
 CSV_ROWS = "".join("%r,%r,%r,%d\n" % (0.1 * i, -0.2 * i, 0.05 * i, i % 3)
@@ -86,6 +83,9 @@ def files(tmp_path_factory):
     os.chmod(f["unreadable_model"], 0)
     ck_bytes = ck.read_bytes()
     write("truncated.ck", ck_bytes[:len(ck_bytes) - 40])
+    corrupt = bytearray(ck_bytes)
+    corrupt[len(corrupt) // 2] ^= 0x20
+    write("corrupt.ck", bytes(corrupt))
     directory = d / "a-directory"
     directory.mkdir()
     f["dir"] = str(directory)
@@ -94,15 +94,16 @@ def files(tmp_path_factory):
 
     # IDX: 4 examples of 3 bytes, cut short; a header of absurd sizes; a
     # gzipped file cut in the middle; a good one of the wrong width.
-    write("truncated.idx", idx(0x08, (4, 3), bytes(range(7))))
-    write("huge.idx", idx(0x08, (2 ** 31, 2 ** 31, 2 ** 31), b"\x00" * 64))
-    full = gzip.compress(idx(0x08, (400, 3), bytes(range(200)) * 6))
+    write("truncated.idx", idx_bytes((4, 3), bytes(range(7))))
+    write("huge.idx", idx_bytes((2 ** 31, 2 ** 31, 2 ** 31), b"\x00" * 64))
+    full = gzip.compress(idx_bytes((400, 3), bytes(range(200)) * 6))
     write("truncated.idx.gz", full[:len(full) // 2])
-    write("wide.idx", idx(0x08, (2, 5), bytes(10)))
-    write("header-cut.idx", idx(0x08, (4, 3), b"")[:9])
+    write("wide.idx", idx_bytes((2, 5), bytes(10)))
+    write("header-cut.idx", idx_bytes((4, 3), b"")[:9])
 
     # CSV: cut in the middle of a row; empty; a header only; NaN and inf
-    # values; labels beyond the model's classes; bytes that are not UTF-8.
+    # values; labels beyond the model's classes; one feature too many, with
+    # and without a label; bytes that are not UTF-8.
     write("truncated.csv", "f1,f2,f3,label\n" + CSV_ROWS + "0.5,0.2")
     write("empty.csv", "")
     write("header-only.csv", "f1,f2,f3,label\n")
@@ -110,6 +111,8 @@ def files(tmp_path_factory):
     write("inf-features.csv", "0.1,0.2,0.3\n0.1,-inf,0.3\n")
     write("inf-label.csv", "0.1,0.2,0.3,inf\n")
     write("label7.csv", "0.1,0.2,0.3,7\n0.4,0.5,0.6,1\n")
+    write("wide.csv", "1.0,2.0,3.0,4.0\n")
+    write("wide-labelled.csv", "1.0,2.0,3.0,4.0,0\n")
     write("binary.csv", b"0.1,0.2,0.3,1\n\xff\xfe\x00\x81,1\n")
     write("unreadable.csv", "0.1,0.2,0.3,1\n")
     os.chmod(f["unreadable_csv"], 0)
@@ -121,7 +124,7 @@ def files(tmp_path_factory):
                        ("train-labels-idx1-ubyte", (60000,)),
                        ("t10k-images-idx3-ubyte", (10000, 28, 28)),
                        ("t10k-labels-idx1-ubyte", (10000,))):
-        (mnist / name).write_bytes(idx(0x08, dims, b"\x00" * 100))
+        (mnist / name).write_bytes(idx_bytes(dims, b"\x00" * 100))
     f["mnist_cut"] = str(mnist)
     yield f
     for name in ("unreadable_model", "unreadable_csv"):
@@ -139,6 +142,11 @@ class Ctx:
     def network(self, sizes, **kw):
         kw.setdefault("seed", 0)
         return pybp.Network(sizes, backend=self.backend, **kw)
+
+    def build(self, **kw):
+        """pybp.Network(**kw), on this backend unless kw names one."""
+        kw.setdefault("backend", self.backend)
+        return pybp.Network(**kw)
 
     def dataset(self):
         return pybp.Dataset(X, Y)
@@ -188,6 +196,53 @@ API = [
      TypeError, "threads must be an integer"),
     ("Network seed a float", lambda c: c.network([3, 2], seed=1.5),
      TypeError, "seed must be an integer"),
+    ("Network of one layer", lambda c: c.build(sizes=[5]),
+     ValueError, "at least 2 layers"),
+    ("Network of no layers", lambda c: c.build(sizes=[]),
+     ValueError, "at least 2 layers"),
+    ("Network hidden size 0", lambda c: c.build(sizes=[3, 0, 2]),
+     ValueError, "at least 1"),
+    ("Network output size negative", lambda c: c.build(sizes=[3, -4]),
+     ValueError, "at least 1"),
+    ("Network size a float", lambda c: c.build(sizes=[3, 2.5]),
+     TypeError, "integer"),
+    ("Network sizes a string", lambda c: c.build(sizes="784,30,10"),
+     TypeError, "sequence of integers"),
+    ("Network size a bool", lambda c: c.build(sizes=[3, True]),
+     TypeError, "integer"),
+    ("Network of 66 layers", lambda c: c.build(sizes=[2] * 66),
+     ValueError, "at most 64"),
+    ("Network activation unknown",
+     lambda c: c.build(sizes=[3, 2], activation="swish"),
+     ValueError, "unknown activation"),
+    ("Network activation a number", lambda c: c.build(sizes=[3, 2], activation=7),
+     TypeError, "name or a list"),
+    ("Network too few activations",
+     lambda c: c.build(sizes=[3, 4, 2], activation=["sigmoid"]),
+     ValueError, "need 2 activations"),
+    ("Network softmax on the hidden layer",
+     lambda c: c.build(sizes=[3, 4, 2], activation=["softmax", "softmax"],
+                       cost="log-likelihood"),
+     ValueError, "only allowed on the output layer"),
+    ("Network cost unknown", lambda c: c.build(sizes=[3, 2], cost="hinge"),
+     ValueError, "unknown cost"),
+    ("Network cross-entropy on tanh outputs",
+     lambda c: c.build(sizes=[3, 2], activation="tanh", cost="cross-entropy"),
+     ValueError, "needs sigmoid outputs"),
+    ("Network log-likelihood on sigmoid outputs",
+     lambda c: c.build(sizes=[3, 2], cost="log-likelihood"),
+     ValueError, "needs softmax"),
+    ("Network softmax with quadratic cost",
+     lambda c: c.build(sizes=[3, 2], activation="softmax"),
+     ValueError, "log-likelihood"),
+    ("Network init unknown", lambda c: c.build(sizes=[3, 2], init="xavier"),
+     ValueError, "init must be"),
+    ("Network seed a string", lambda c: c.build(sizes=[3, 2], seed="abc"),
+     TypeError, "seed"),
+    ("Network backend unknown", lambda c: c.build(sizes=[3, 2], backend="fortran"),
+     ValueError, "backend must be"),
+    ("Network params product over 2**80", lambda c: c.build(sizes=[2 ** 40, 2 ** 40]),
+     MemoryError, "too many"),
 
     # one example: wrong types, lengths, NaN/inf, labels
     ("feedforward None", lambda c: c.net.feedforward(None),
@@ -204,6 +259,20 @@ API = [
      ValueError, "target y holds a value that is not finite"),
     ("backprop target a bool", lambda c: c.net.backprop([0.1, 0.2], True),
      TypeError, "target y must be a sequence of numbers"),
+    ("feedforward too short", lambda c: c.net.feedforward([0.1]),
+     ValueError, "has 1 values, expected 2"),
+    ("feedforward NaN", lambda c: c.net.feedforward([0.1, NAN]),
+     ValueError, "not finite"),
+    ("feedforward inf", lambda c: c.net.feedforward([0.1, INF]),
+     ValueError, "not finite"),
+    ("feedforward a string", lambda c: c.net.feedforward("ab"),
+     TypeError, "sequence of numbers"),
+    ("feedforward a string value", lambda c: c.net.feedforward([0.1, "x"]),
+     TypeError, "sequence of numbers"),
+    ("backprop target too short", lambda c: c.net.backprop([0.1, 0.2], [1.0]),
+     ValueError, "has 1 values, expected 2"),
+    ("backprop label 5", lambda c: c.net.backprop([0.1, 0.2], 5),
+     ValueError, "out of range"),
 
     # many examples: empty, ragged, NaN/inf, labels out of range
     ("outputs of no rows", lambda c: c.net.outputs([]),
@@ -223,6 +292,30 @@ API = [
     ("evaluate label 5 of 2 classes",
      lambda c: c.net.evaluate(pybp.Dataset(X, labels=[0, 5])),
      ValueError, "label 5 is out of range for 2 outputs"),
+    ("cost with fewer target rows than inputs",
+     lambda c: c.net.cost(X, [[1.0, 0.0]]),
+     ValueError, "1 rows for 2 examples"),
+    ("cost with targets of wrong width", lambda c: c.net.cost(X, [[1.0], [0.0]]),
+     ValueError, "network has 2 outputs"),
+    ("cost of inputs of wrong width",
+     lambda c: c.net.cost([[0.1, 0.2, 0.3]], [[1.0, 0.0]]),
+     ValueError, "network takes 2"),
+    ("cost of ragged inputs", lambda c: c.net.cost([[0.1, 0.2], [0.3]], Y),
+     ValueError, "row 1 has 1 values"),
+    ("cost with a NaN input", lambda c: c.net.cost([[0.1, NAN], [0.3, 0.4]], Y),
+     ValueError, "not finite"),
+    ("cost with an inf target", lambda c: c.net.cost(X, [[1.0, INF], [0.0, 1.0]]),
+     ValueError, "not finite"),
+    ("cost of no examples", lambda c: c.net.cost([], []),
+     ValueError, "no examples"),
+    ("gradient with label 2 of 2 classes", lambda c: c.net.gradient(X, [0, 2]),
+     ValueError, "label 2 is out of range"),
+    ("gradient with a negative label", lambda c: c.net.gradient(X, [0, -1]),
+     ValueError, "negative"),
+    ("gradient of an int", lambda c: c.net.gradient(42),
+     TypeError, "expected a Dataset"),
+    ("evaluate of a list", lambda c: c.net.evaluate([[0.1, 0.2]]),
+     TypeError, "expected a Dataset"),
 
     # training settings: eta, lmbda, n, epochs, absurd batch sizes
     ("update_mini_batch eta -inf",
@@ -237,6 +330,26 @@ API = [
     ("update_mini_batch n a float",
      lambda c: c.net.update_mini_batch(X, Y, eta=1.0, n=2.5),
      TypeError, "n must be an integer"),
+    ("update_mini_batch without eta", lambda c: c.net.update_mini_batch(X, Y),
+     TypeError, "needs eta"),
+    ("update_mini_batch eta NaN", lambda c: c.net.update_mini_batch(X, Y, eta=NAN),
+     ValueError, "eta must be finite"),
+    ("update_mini_batch eta inf", lambda c: c.net.update_mini_batch(X, Y, eta=INF),
+     ValueError, "eta must be finite"),
+    ("update_mini_batch eta 0", lambda c: c.net.update_mini_batch(X, Y, eta=0.0),
+     ValueError, "eta must be > 0"),
+    ("update_mini_batch eta a string",
+     lambda c: c.net.update_mini_batch(X, Y, eta="1"),
+     TypeError, "eta must be a number"),
+    ("update_mini_batch lmbda negative",
+     lambda c: c.net.update_mini_batch(X, Y, eta=1.0, lmbda=-1.0),
+     ValueError, "lmbda must be >= 0"),
+    ("update_mini_batch lmbda NaN",
+     lambda c: c.net.update_mini_batch(X, Y, eta=1.0, lmbda=NAN),
+     ValueError, "lmbda must be finite"),
+    ("update_mini_batch n 0",
+     lambda c: c.net.update_mini_batch(X, Y, eta=1.0, lmbda=0.1, n=0),
+     ValueError, "n must be at least 1"),
     ("sgd on no examples", lambda c: c.net.sgd([], 1, 1, 1.0),
      ValueError, "training_data: no examples"),
     ("sgd NaN input", lambda c: c.net.sgd([([0.1, NAN], [1.0, 0.0])], 1, 1, 1.0),
@@ -256,6 +369,16 @@ API = [
      ValueError, "eta must be finite"),
     ("sgd lmbda -inf", lambda c: c.net.sgd(PAIRS, 1, 1, 1.0, -INF),
      ValueError, "lmbda must be finite"),
+    ("sgd epochs 0", lambda c: c.net.sgd(PAIRS, 0, 1, 1.0),
+     ValueError, "epochs must be at least 1"),
+    ("sgd mini-batch 0", lambda c: c.net.sgd(PAIRS, 1, 0, 1.0),
+     ValueError, "mini_batch_size must be at least 1"),
+    ("sgd mini-batch 1.5", lambda c: c.net.sgd(PAIRS, 1, 1.5, 1.0),
+     TypeError, "mini_batch_size must be an integer"),
+    ("sgd eta NaN", lambda c: c.net.sgd(PAIRS, 1, 1, NAN),
+     ValueError, "eta must be finite"),
+    ("sgd eta negative", lambda c: c.net.sgd(PAIRS, 1, 1, -3.0),
+     ValueError, "eta must be > 0"),
     ("train_epoch mini-batch 0", lambda c: c.net.train_epoch(c.dataset(), 0, 1.0),
      ValueError, "mini_batch_size must be at least 1"),
     ("train_epoch eta NaN", lambda c: c.net.train_epoch(c.dataset(), 1, NAN),
@@ -266,6 +389,12 @@ API = [
      ValueError, "every parameter must be finite"),
     ("params too many", lambda c: setattr(c.net, "params", [0.0] * 18),
      ValueError, "expected 17 values"),
+    ("params too few", lambda c: setattr(c.net, "params", [0.0] * 3),
+     ValueError, "expected 17 values"),
+    ("params NaN", lambda c: setattr(c.net, "params", [NAN] * 17),
+     ValueError, "finite"),
+    ("params a string", lambda c: setattr(c.net, "params", "x" * 17),
+     TypeError, "params must be a sequence of floats"),
 
     # Dataset
     ("Dataset of no bytes", lambda c: pybp.Dataset(b"", n_inputs=2, divisor=255.0),
@@ -289,6 +418,27 @@ API = [
      ValueError, "labels: a label is out of range"),
     ("Dataset of a string", lambda c: pybp.Dataset("abc"),
      TypeError, "inputs: expected rows of numbers"),
+    ("Dataset of bytes not a whole number of examples",
+     lambda c: pybp.Dataset(b"\x01\x02\x03", n_inputs=2, divisor=255.0),
+     ValueError, "whole number of examples"),
+    ("Dataset divisor 0", lambda c: pybp.Dataset(b"\x01\x02", n_inputs=2, divisor=0.0),
+     ValueError, "divisor"),
+    ("Dataset divisor with float inputs",
+     lambda c: pybp.Dataset(array("d", [1.0, 2.0]), n_inputs=2, divisor=255.0),
+     TypeError, "uint8"),
+    ("Dataset of an int buffer", lambda c: pybp.Dataset(array("i", [1, 2]), n_inputs=2),
+     TypeError, "float64 or float32"),
+    ("Dataset flat buffer without n_inputs",
+     lambda c: pybp.Dataset(array("d", [1.0, 2.0])),
+     ValueError, "needs n_inputs"),
+    ("Dataset targets and labels", lambda c: pybp.Dataset([[1.0]], [[1.0]], labels=[0]),
+     ValueError, "not both"),
+    ("Dataset 2 labels for 1 example", lambda c: pybp.Dataset([[1.0]], labels=[0, 1]),
+     ValueError, "2 labels for 1"),
+    ("Dataset label a string", lambda c: pybp.Dataset([[1.0]], labels=["a"]),
+     TypeError, "integers"),
+    ("Dataset of an empty row", lambda c: pybp.Dataset([[]]),
+     ValueError, "at least one value"),
 
     # model files
     ("load a directory", lambda c: pybp.load(c.f["dir"], backend=c.backend),
@@ -394,113 +544,232 @@ def test_api(backend, files, call, exc, fragment):
 
 
 # --- the CLI table ---------------------------------------------------------------
-# (id, arguments, exit status, fragment of the error line[, marks]).
+# (id, how, arguments, exit status, fragment of the error line[, marks]).
 # 2: a usage error (bad options), 1: a runtime error (files, data, memory).
+# How a case runs: MAIN, in-process through pybp.cli.main (fast; stderr must
+# be exactly the one error line); PROC, as `python -m pybp` (the real exit
+# status, no traceback on stderr); BOTH, each way.
+# Every train case also gets QUICK (one epoch), so that it would end soon if
+# it wrongly got past its error; the in-process ones, which would train in
+# the test process itself, take FEW examples as well.
 
+MAIN, PROC = ("main",), ("process",)
+BOTH = MAIN + PROC
 CSV = ["--csv-train", "{good_csv}", "--csv-test", "{good_csv}"]
 QUICK = ["--epochs", "1"]
+FEW = ["--limit", "10", "--test-limit", "10"]
 
 CLI = [
-    ("train mini-batch 0", ["train", "--mini-batch-size", "0"] + CSV,
+    # train: options
+    ("train unknown option", MAIN, ["train", "--bogus"] + FEW,
+     2, "unrecognized arguments: --bogus"),
+    ("train mini-batch 0", PROC, ["train", "--mini-batch-size", "0"] + CSV,
      2, "--mini-batch-size: must be at least 1"),
-    ("train mini-batch -2**60", ["train", "--mini-batch-size", str(-2 ** 60)] + CSV,
+    ("train mini-batch -2**60", PROC,
+     ["train", "--mini-batch-size", str(-2 ** 60)] + CSV,
      2, "--mini-batch-size: must be at least 1"),
-    ("train epochs -1", ["train", "--epochs", "-1"] + CSV,
+    ("train mini-batch 2.5", MAIN, ["train", "--mini-batch-size", "2.5"] + FEW,
+     2, "expected an integer"),
+    ("train epochs 0", MAIN, ["train", "--epochs", "0"] + FEW,
      2, "--epochs: must be at least 1"),
-    ("train eta inf", ["train", "--eta", "inf"] + CSV,
+    ("train epochs -1", PROC, ["train", "--epochs", "-1"] + CSV,
+     2, "--epochs: must be at least 1"),
+    ("train eta nan", BOTH, ["train", "--eta", "nan"] + FEW,
      2, "--eta: must be a finite number"),
-    ("train lmbda nan", ["train", "--lmbda", "nan"] + CSV,
+    ("train eta inf", PROC, ["train", "--eta", "inf"] + CSV,
+     2, "--eta: must be a finite number"),
+    ("train eta -1", MAIN, ["train", "--eta", "-1"] + FEW,
+     2, "--eta: must be > 0"),
+    ("train eta not a number", MAIN, ["train", "--eta", "x"] + FEW,
+     2, "--eta: expected a number"),
+    ("train lmbda -0.5", MAIN, ["train", "--lmbda", "-0.5"] + FEW,
+     2, "--lmbda: must be >= 0"),
+    ("train lmbda nan", PROC, ["train", "--lmbda", "nan"] + CSV,
      2, "--lmbda: must be a finite number"),
-    ("train threads 0", ["train", "--threads", "0"] + CSV,
+    ("train threads 0", PROC, ["train", "--threads", "0"] + CSV,
      2, "--threads: must be at least 1"),
-    ("train threads 1000", ["train", "--threads", "1000"] + CSV,
+    ("train threads 1000", PROC, ["train", "--threads", "1000"] + CSV,
      2, "--threads: must be at most 64"),
-    ("train sizes past memory",
+    ("train backend unknown", MAIN, ["train", "--backend", "fortran"] + FEW,
+     2, "invalid choice: 'fortran'"),
+    ("train init unknown", MAIN, ["train", "--init", "zeros"] + FEW,
+     2, "invalid choice: 'zeros'"),
+
+    # train: the network's sizes, activations and cost
+    ("train sizes with an empty layer", MAIN, ["train", "--sizes", "784,,10"] + FEW,
+     2, "empty layer size"),
+    ("train sizes not numbers", MAIN, ["train", "--sizes", "abc"] + FEW,
+     2, "--sizes"),
+    ("train sizes with a layer of 0", MAIN, ["train", "--sizes", "784,0,10"] + FEW,
+     2, "must be at least 1"),
+    ("train sizes not MNIST's", BOTH, ["train", "--sizes", "5,10"] + FEW,
+     2, "MNIST needs 784 inputs"),
+    ("train sizes not the CSV's", MAIN, ["train"] + CSV + ["--sizes", "4,5,3"] + FEW,
+     2, "3 features per row"),
+    ("train sizes past memory", PROC,
      ["train", "--sizes", "3,1048576,1048576,3", "--save", "{dir}/big.model"] + CSV,
      1, "out of memory: a network of sizes [3, 1048576, 1048576, 3]"),
-    ("train sizes past 64 bits",
+    ("train sizes past 64 bits", PROC,
      ["train", "--sizes", "3,%d,3" % 2 ** 64] + CSV,
      1, "out of memory: a network of sizes"),
-    ("train softmax not last",
+    ("train too many activations", MAIN,
+     ["train", "--activation", "sigmoid,sigmoid,sigmoid"] + FEW,
+     2, "need 2 activations"),
+    ("train activation unknown", MAIN, ["train", "--activation", "swish"] + FEW,
+     2, "unknown activation"),
+    ("train softmax on the hidden layer", MAIN,
+     ["train", "--activation", "softmax,sigmoid"] + FEW,
+     2, "softmax"),
+    ("train softmax not last", PROC,
      ["train", "--sizes", "3,4,4,3", "--activation", "relu,softmax,softmax",
       "--cost", "log-likelihood"] + CSV,
      2, "softmax is only allowed on the output layer, not layer 2 of 3"),
-    ("train log-likelihood on relu",
+    ("train log-likelihood on sigmoid", MAIN,
+     ["train", "--cost", "log-likelihood"] + FEW,
+     2, "needs softmax outputs"),
+    ("train log-likelihood on relu", PROC,
      ["train", "--activation", "relu", "--cost", "log-likelihood"] + CSV,
      2, "log-likelihood cost needs softmax outputs"),
-    ("train labels beyond the outputs",
+    ("train labels beyond the outputs", PROC,
      ["train", "--csv-train", "{good_csv}", "--csv-test", "{label7_csv}",
       "--sizes", "3,5,3"],
      2, "the data has labels up to 7"),
-    ("train CSV empty", ["train", "--csv-train", "{empty_csv}", "--csv-test",
-                         "{good_csv}"],
-     1, "no data rows"),
-    ("train CSV NaN", ["train", "--csv-train", "{nan_csv}", "--csv-test",
-                       "{good_csv}"],
-     1, "field 2: 'nan' is not a finite number"),
-    ("train CSV truncated", ["train", "--csv-train", "{truncated_csv}",
-                             "--csv-test", "{good_csv}"],
-     1, "expected 4 fields, found 2"),
-    ("train CSV a directory", ["train", "--csv-train", "{dir}", "--csv-test",
-                               "{good_csv}"],
-     1, "is a directory, expected a CSV file"),
-    ("train CSV unreadable", ["train", "--csv-train", "{unreadable_csv}",
-                              "--csv-test", "{good_csv}"],
-     1, "Permission denied", needs_non_root),
-    ("train MNIST truncated", ["train", "--data", "{mnist_cut}"],
+
+    # train: data files
+    ("train MNIST not found", MAIN, ["train", "--data", "/nonexistent"] + FEW,
+     1, "MNIST not found"),
+    ("train MNIST truncated", PROC, ["train", "--data", "{mnist_cut}"],
      1, "truncated: header says 60000x28x28"),
-    ("train resume truncated", ["train", "--resume", "{truncated_ck}"] + CSV,
-     1, "truncated: the header promises"),
-    ("train save to a directory", ["train", "--save", "{dir}"] + CSV,
-     2, "--save {dir}: is a directory"),
-    ("evaluate truncated model", ["evaluate", "{truncated_model}", "--csv",
-                                  "{good_csv}"],
-     1, "truncated: header says"),
-    ("evaluate empty model", ["evaluate", "{empty_model}", "--csv", "{good_csv}"],
-     1, "empty file"),
-    ("evaluate a directory", ["evaluate", "{dir}", "--csv", "{good_csv}"],
-     1, "is a directory, not a pybp model file"),
-    ("evaluate unreadable model", ["evaluate", "{unreadable_model}"],
+    ("train CSV without a test file", MAIN,
+     ["train", "--csv-train", "{good_csv}"] + FEW,
+     2, "--csv-train needs --csv-test"),
+    ("train CSV empty", PROC, ["train", "--csv-train", "{empty_csv}", "--csv-test",
+                               "{good_csv}"],
+     1, "no data rows"),
+    ("train CSV NaN", PROC, ["train", "--csv-train", "{nan_csv}", "--csv-test",
+                             "{good_csv}"],
+     1, "field 2: 'nan' is not a finite number"),
+    ("train CSV truncated", PROC, ["train", "--csv-train", "{truncated_csv}",
+                                   "--csv-test", "{good_csv}"],
+     1, "expected 4 fields, found 2"),
+    ("train CSV a directory", PROC, ["train", "--csv-train", "{dir}", "--csv-test",
+                                     "{good_csv}"],
+     1, "is a directory, expected a CSV file"),
+    ("train CSV unreadable", PROC, ["train", "--csv-train", "{unreadable_csv}",
+                                    "--csv-test", "{good_csv}"],
      1, "Permission denied", needs_non_root),
-    ("evaluate a file that cannot be read",
+
+    # train: checkpoints to resume from, files to save to
+    ("train resume a missing file", MAIN, ["train", "--resume", "{missing}"] + FEW,
+     1, "No such file"),
+    ("train resume a corrupt checkpoint", MAIN,
+     ["train", "--resume", "{corrupt_ck}"] + FEW,
+     1, "checksum mismatch"),
+    ("train resume truncated", PROC, ["train", "--resume", "{truncated_ck}"] + CSV,
+     1, "truncated: the header promises"),
+    ("train resume a model file", MAIN, ["train", "--resume", "{model}"] + FEW,
+     1, "not a pybp checkpoint"),
+    ("train resume with another eta", MAIN,
+     ["train", "--resume", "{ck}", "--eta", "0.1"] + FEW,
+     2, "conflicts with the checkpoint"),
+    ("train save into a missing directory", MAIN,
+     ["train", "--save", "{missing_dir}"] + FEW,
+     2, "does not exist"),
+    ("train save to a directory", PROC, ["train", "--save", "{dir}"] + CSV,
+     2, "--save {dir}: is a directory"),
+
+    # evaluate
+    ("evaluate a missing model", BOTH, ["evaluate", "{missing}"],
+     1, "No such file"),
+    ("evaluate a checkpoint", MAIN, ["evaluate", "{ck}"],
+     1, "not a pybp model file"),
+    ("evaluate truncated model", PROC, ["evaluate", "{truncated_model}", "--csv",
+                                        "{good_csv}"],
+     1, "truncated: header says"),
+    ("evaluate empty model", PROC, ["evaluate", "{empty_model}", "--csv",
+                                    "{good_csv}"],
+     1, "empty file"),
+    ("evaluate a directory", PROC, ["evaluate", "{dir}", "--csv", "{good_csv}"],
+     1, "is a directory, not a pybp model file"),
+    ("evaluate unreadable model", PROC, ["evaluate", "{unreadable_model}"],
+     1, "Permission denied", needs_non_root),
+    ("evaluate a file that cannot be read", PROC,
      ["evaluate", "/proc/self/mem"], 1, "/proc/self/mem: ",
      pytest.mark.skipif(not os.path.exists("/proc/self/mem"),
                         reason="Linux /proc only")),
-    ("evaluate labels beyond the outputs",
+    ("evaluate CSV of the wrong width", MAIN,
+     ["evaluate", "{model}", "--csv", "{wide_labelled_csv}"],
+     1, "4 values per example, the model takes 3"),
+    ("evaluate labels beyond the outputs", PROC,
      ["evaluate", "{model}", "--csv", "{label7_csv}"],
      1, "label 7 is not below the number of classes, 3"),
-    ("predict truncated IDX", ["predict", "{model}", "{truncated_idx}"],
+
+    # predict
+    ("predict without input", MAIN, ["predict", "{model}"],
+     2, "required: INPUT"),
+    ("predict CSV of the wrong width", MAIN, ["predict", "{model}", "{wide_csv}"],
+     1, "4 features per row, the model takes 3"),
+    ("predict truncated IDX", PROC, ["predict", "{model}", "{truncated_idx}"],
      1, "truncated: header says 4x3 = 12 bytes"),
-    ("predict IDX of absurd sizes", ["predict", "{model}", "{huge_idx}"],
+    ("predict IDX of absurd sizes", PROC, ["predict", "{model}", "{huge_idx}"],
      1, "implausibly large"),
-    ("predict gzip IDX cut short", ["predict", "{model}", "{truncated_idx_gz}"],
+    ("predict gzip IDX cut short", PROC, ["predict", "{model}",
+                                          "{truncated_idx_gz}"],
      1, "corrupt gzip data"),
-    ("predict IDX of the wrong width", ["predict", "{model}", "{wide_idx}"],
+    ("predict IDX of the wrong width", PROC, ["predict", "{model}", "{wide_idx}"],
      1, "not a list of examples of the model's 3 inputs"),
-    ("predict empty CSV", ["predict", "{model}", "{empty_csv}"],
+    ("predict empty CSV", PROC, ["predict", "{model}", "{empty_csv}"],
      1, "no data rows"),
-    ("predict -inf feature", ["predict", "{model}", "{inf_features_csv}"],
+    ("predict -inf feature", PROC, ["predict", "{model}", "{inf_features_csv}"],
      1, "'-inf' is not a finite number"),
-    ("predict a directory", ["predict", "{model}", "{dir}"],
+    ("predict a directory", PROC, ["predict", "{model}", "{dir}"],
      1, "Is a directory"),
-    ("predict with a truncated model", ["predict", "{truncated_model}",
-                                        "{inf_features_csv}"],
+    ("predict with a truncated model", PROC, ["predict", "{truncated_model}",
+                                              "{inf_features_csv}"],
      1, "truncated"),
-    ("show a directory", ["show", "{dir}"], 1, "is a directory"),
-    ("export-c a model cut in its header", ["export-c", "{header_only_model}"],
+
+    # other commands, and none
+    ("show a directory", PROC, ["show", "{dir}"], 1, "is a directory"),
+    ("export-c a model cut in its header", PROC, ["export-c", "{header_only_model}"],
      1, "truncated: 20 bytes"),
+    ("command unknown", MAIN, ["fly"], 2, "invalid choice: 'fly'"),
+    ("no command", MAIN, [], 2, "required: COMMAND"),
 ]
 
 
-@pytest.mark.parametrize("argv, status, fragment", _params(CLI))
-def test_cli(files, argv, status, fragment):
+def _cli_params(how):
+    """The CLI cases that run `how` ("main" or "process"), for parametrize."""
+    return [pytest.param(*row[2:5], id=row[0], marks=list(row[5:]))
+            for row in CLI if how in row[1]]
+
+
+def _cli_case(files, argv, fragment):
+    """The case's arguments and fragment with the files' paths filled in, and
+    the files it names to write that do not exist (they must not after)."""
     argv = [a.format(**files) for a in argv]
-    fragment = fragment.format(**files)
-    if argv[0] == "train":
+    if argv and argv[0] == "train":
         argv += QUICK
     outputs = [argv[i + 1] for i, a in enumerate(argv[:-1])
                if a in ("--save", "--checkpoint", "--plot")
                and not os.path.exists(argv[i + 1])]
+    return argv, fragment.format(**files), outputs
+
+
+@pytest.mark.parametrize("argv, status, fragment", _cli_params("main"))
+def test_cli_in_process(files, argv, status, fragment):
+    argv, fragment, outputs = _cli_case(files, argv, fragment)
+    got, out, err = run(argv)
+    assert got == status, err
+    for path in outputs:  # a failed run writes none of its files
+        assert not os.path.exists(path), path
+    assert out == ""
+    assert err.startswith("pybp: error: ") and err.count("\n") == 1, err
+    assert fragment in err
+
+
+@pytest.mark.parametrize("argv, status, fragment", _cli_params("process"))
+def test_cli_subprocess(files, argv, status, fragment):
+    argv, fragment, outputs = _cli_case(files, argv, fragment)
     proc = pybp_subprocess(argv)
     assert proc.returncode == status, proc.stderr
     for path in outputs:  # a failed run writes none of its files
@@ -518,3 +787,4 @@ def test_tables_are_large_enough():
     assert len(API) + len(CLI) >= 40
     assert len({row[0] for row in API}) == len(API)
     assert len({row[0] for row in CLI}) == len(CLI)
+    assert all(row[1] in (MAIN, PROC, BOTH) for row in CLI)

@@ -1,86 +1,23 @@
-"""The `pybp` command line: train, evaluate, predict, info, and its errors.
+"""The `pybp` command line: train, evaluate, predict, info, checkpoints, help.
 
-Most tests call pybp.cli.main() in-process (fast); a few run
-`python -m pybp` as a subprocess to check real exit codes and stderr.
+Bad options and bad files, for every command, are the CLI table of
+test_bad_input.py.
+
+Most tests call pybp.cli.main() in-process (fast); the last runs
+`python -m pybp` as a subprocess, for real exit codes and output.
 MNIST runs are kept small (a few hundred examples, a 784-16-10 network) so
 that the pure-Python backend finishes in seconds.
 """
 
-import contextlib
 import gzip
-import io
 import json
-import os
-import random
-import struct
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import pybp
 from pybp import checkpoint
-from pybp.cli import main
-
-MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
-# MNIST runs: small enough for the pure-Python backend.
-SMALL = ["--limit", "1000", "--test-limit", "500", "--sizes", "784,16,10",
-         "--epochs", "2"]
-
-
-def run(argv):
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
-
-
-def pybp_subprocess(args, **kwargs):
-    """`python -m pybp ARGS` against the pybp this test imported.
-
-    cwd is the directory holding that package (the checkout's root, or
-    site-packages for an installed pybp): `-m` puts cwd first on sys.path,
-    so the child runs the same code as the tests, without PYTHONPATH.
-    """
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cwd = Path(pybp.__file__).resolve().parents[1]
-    return subprocess.run([sys.executable, "-m", "pybp"] + [str(a) for a in args],
-                          cwd=str(cwd), env=env, capture_output=True, text=True,
-                          timeout=300, **kwargs)
-
-
-def error_lines(stderr):
-    """The lines pybp wrote on stderr.
-
-    A subprocess's stderr may also begin with the import-time warning of an
-    install whose C build failed; that is not the command's output.
-    """
-    return [line for line in stderr.splitlines() if line.startswith("pybp: ")]
-
-
-def json_lines(text):
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def write_csv(path, rows, header="f1,f2,f3,label"):
-    with open(path, "w") as f:
-        if header:
-            f.write(header + "\n")
-        for row in rows:
-            f.write(",".join(repr(v) for v in row) + "\n")
-
-
-def blobs(n, seed):
-    """Three separable-ish classes in 3 features: rows f1,f2,f3,label."""
-    r = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        c = r.randrange(3)
-        rows.append([r.gauss(c, 0.5), r.gauss(-c, 0.5), r.random(), c])
-    return rows
+from helpers import (MNIST, SMALL, blobs, idx_bytes, json_lines, mnist_or_skip,
+                     pybp_subprocess, run, write_csv)
 
 
 @pytest.fixture
@@ -94,8 +31,7 @@ def csv_pair(tmp_path):
 @pytest.fixture(scope="module")
 def mnist_runs(tmp_path_factory):
     """Train SMALL once per backend (cached): (json records, model path)."""
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
+    mnist_or_skip()
     cache = {}
 
     def get(backend):
@@ -139,10 +75,8 @@ def test_backends_print_identical_numbers(c_backend, mnist_runs):
     assert py_model.read_bytes() == c_model.read_bytes()
 
 
-def test_train_text_output(backend, tmp_path):
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
-    args = ["train", "--data", MNIST, "--backend", backend, "--limit", "200",
+def test_train_text_output(backend, mnist_dir):
+    args = ["train", "--data", mnist_dir, "--backend", backend, "--limit", "200",
             "--test-limit", "100", "--sizes", "784,8,10", "--epochs", "2"]
     status, out, err = run(args)
     assert status == 0, err
@@ -198,8 +132,7 @@ def test_csv_predict(csv_pair, tmp_path):
 
 
 def _write_idx(path, images, dims, compress=False):
-    data = bytes([0, 0, 8, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) \
-        + images
+    data = idx_bytes(dims, images)
     with (gzip.open if compress else open)(path, "wb") as f:
         f.write(data)
 
@@ -242,88 +175,29 @@ def test_info():
         assert facts["c_version"]
 
 
-# --- errors -------------------------------------------------------------------
+# --- checkpoints, help, a missing backend -------------------------------------
+# (Bad options and bad files, of every command: test_bad_input.py.)
 
 
-@pytest.fixture
-def bad_files(tmp_path, csv_pair):
-    """A checkpoint, a corrupt copy, a model, and a CSV of the wrong width."""
+def test_checkpoint_file_is_readable(csv_pair, tmp_path):
     train, test = csv_pair
-    ck, model = tmp_path / "good.ck", tmp_path / "m.model"
+    ck_path = tmp_path / "good.ck"
     status, _, err = run(["train", "--csv-train", train, "--csv-test", test,
-                          "--epochs", "1", "--checkpoint", ck, "--save", model])
+                          "--epochs", "1", "--checkpoint", ck_path,
+                          "--save", tmp_path / "m.model"])
     assert status == 0, err
-    corrupt = tmp_path / "corrupt.ck"
-    data = bytearray(ck.read_bytes())
-    data[len(data) // 2] ^= 0x20
-    corrupt.write_bytes(bytes(data))
-    wide = tmp_path / "wide.csv"
-    write_csv(wide, [[1.0, 2.0, 3.0, 4.0]], header=None)
-    wide_labelled = tmp_path / "wide-labelled.csv"
-    write_csv(wide_labelled, [[1.0, 2.0, 3.0, 4.0, 0]], header=None)
-    return {"ck": ck, "corrupt": corrupt, "model": model, "wide": wide,
-            "wide_labelled": wide_labelled, "train": train, "test": test}
-
-
-# (arguments, expected exit status, a fragment of the message).  Every train
-# case ends in options that would make it quick if it wrongly succeeded.
-QUICK = ["--epochs", "1", "--limit", "10", "--test-limit", "10"]
-BAD = [
-    (["train", "--bogus"], 2, "unrecognized arguments: --bogus"),
-    (["train", "--eta", "nan"], 2, "--eta: must be a finite number"),
-    (["train", "--eta", "-1"], 2, "--eta: must be > 0"),
-    (["train", "--eta", "x"], 2, "--eta: expected a number"),
-    (["train", "--lmbda", "-0.5"], 2, "--lmbda: must be >= 0"),
-    (["train", "--epochs", "0"], 2, "--epochs: must be at least 1"),
-    (["train", "--mini-batch-size", "2.5"], 2, "expected an integer"),
-    (["train", "--sizes", "784,,10"], 2, "empty layer size"),
-    (["train", "--sizes", "abc"], 2, "--sizes"),
-    (["train", "--sizes", "784,0,10"], 2, "must be at least 1"),
-    (["train", "--sizes", "5,10"], 2, "MNIST needs 784 inputs"),
-    (["train", "--activation", "softmax,sigmoid"], 2, "softmax"),
-    (["train", "--activation", "sigmoid,sigmoid,sigmoid"], 2, "need 2 activations"),
-    (["train", "--activation", "swish"], 2, "unknown activation"),
-    (["train", "--cost", "log-likelihood"], 2, "needs softmax outputs"),
-    (["train", "--backend", "fortran"], 2, "invalid choice: 'fortran'"),
-    (["train", "--init", "zeros"], 2, "invalid choice: 'zeros'"),
-    (["train", "--data", "/nonexistent"], 1, "MNIST not found"),
-    (["train", "--resume", "{tmp}/missing.ck"], 1, "No such file"),
-    (["train", "--resume", "{corrupt}"], 1, "checksum mismatch"),
-    (["train", "--resume", "{model}"], 1, "not a pybp checkpoint"),
-    (["train", "--resume", "{ck}", "--eta", "0.1"], 2, "conflicts with the checkpoint"),
-    (["train", "--save", "{tmp}/no/such/dir/m.model"], 2, "does not exist"),
-    (["train", "--csv-train", "{train}"], 2, "--csv-train needs --csv-test"),
-    (["train", "--csv-train", "{train}", "--csv-test", "{test}", "--sizes",
-      "4,5,3"], 2, "3 features per row"),
-    (["evaluate", "{ck}"], 1, "not a pybp model file"),
-    (["evaluate", "{tmp}/missing.model"], 1, "No such file"),
-    (["evaluate", "{model}", "--csv", "{wide_labelled}"], 1,
-     "4 values per example, the model takes 3"),
-    (["predict", "{model}", "{wide}"], 1, "4 features per row, the model takes 3"),
-    (["predict", "{model}"], 2, "required: INPUT"),
-    ([], 2, "required: COMMAND"),
-    (["fly"], 2, "invalid choice: 'fly'"),
-]
-
-
-@pytest.mark.parametrize("argv, status, fragment", BAD,
-                         ids=[" ".join(a) or "(none)" for a, _, _ in BAD])
-def test_bad_arguments(argv, status, fragment, bad_files, tmp_path):
-    names = dict(bad_files, tmp=tmp_path)
-    argv = [a.format(**names) for a in argv]
-    if argv and argv[0] == "train":
-        argv += QUICK
-    got, out, err = run(argv)
-    assert got == status, err
-    assert out == ""
-    assert err.startswith("pybp: error: ") and err.count("\n") == 1, err
-    assert fragment in err
+    ck = checkpoint.load(ck_path)
+    assert ck.epoch == 1 and ck.settings["sizes"] == [3, 30, 3]
+    text = ck_path.read_bytes().split(b"\n", 1)[1]
+    doc = json.loads(text)  # plain JSON after the header line
+    assert doc["settings"]["eta"] == 3.0 and len(doc["history"]) == 1
 
 
 def test_unavailable_backend_is_an_error():
     if "c" in pybp.available_backends():
         pytest.skip("the C backend is available here")
-    status, out, err = run(["train", "--backend", "c"] + QUICK)
+    status, out, err = run(["train", "--backend", "c", "--epochs", "1",
+                            "--limit", "10", "--test-limit", "10"])
     assert status == 1
     assert err.startswith("pybp: error: the C backend is not available")
 
@@ -333,18 +207,7 @@ def test_help_exits_zero():
     assert status == 0 and "--mini-batch-size" in out and "--resume" in out
 
 
-@pytest.mark.parametrize("args, status", [
-    (["train", "--eta", "nan"], 2),
-    (["train", "--sizes", "5,10", "--epochs", "1"], 2),
-    (["evaluate", "no-such.model"], 1),
-])
-def test_subprocess_errors(args, status):
-    proc = pybp_subprocess(args)
-    assert proc.returncode == status
-    assert proc.stdout == ""
-    assert "Traceback" not in proc.stderr
-    assert error_lines(proc.stderr) == [proc.stderr.splitlines()[-1]]
-    assert proc.stderr.splitlines()[-1].startswith("pybp: error: ")
+# --- as a subprocess --------------------------------------------------------------
 
 
 def test_subprocess_predict(csv_pair, tmp_path):
@@ -363,11 +226,3 @@ def test_subprocess_predict(csv_pair, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 7
     assert all(line in ("0", "1", "2") for line in proc.stdout.splitlines())
-
-
-def test_checkpoint_file_is_readable(bad_files):
-    ck = checkpoint.load(bad_files["ck"])
-    assert ck.epoch == 1 and ck.settings["sizes"] == [3, 30, 3]
-    text = bad_files["ck"].read_bytes().split(b"\n", 1)[1]
-    doc = json.loads(text)  # plain JSON after the header line
-    assert doc["settings"]["eta"] == 3.0 and len(doc["history"]) == 1

@@ -10,13 +10,7 @@ import pytest
 
 from pybp import data
 from pybp.data import DataError, read_idx
-
-MNIST_DIR = Path(__file__).parents[1] / "data" / "mnist"
-
-
-def idx_bytes(dims, payload, code=0x08):
-    return bytes([0, 0, code, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) \
-        + payload
+from helpers import MNIST, idx_bytes
 
 
 def write(path, content, compress=False):
@@ -136,9 +130,9 @@ def fake_mnist(directory, n_train=10003, n_test=3, labels=None, size=28):
 
 @pytest.fixture(scope="module")
 def mnist():
-    if not MNIST_DIR.is_dir():
-        pytest.skip("MNIST is not in %s" % MNIST_DIR)
-    return data.load_mnist(MNIST_DIR)
+    if not MNIST.is_dir():
+        pytest.skip("MNIST is not in %s" % MNIST)
+    return data.load_mnist(MNIST)
 
 
 def test_mnist_counts(mnist):
@@ -228,14 +222,14 @@ def test_find_mnist_order(tmp_path, monkeypatch):
 
 
 def test_find_mnist_source_checkout(tmp_path, monkeypatch):
-    if not MNIST_DIR.is_dir():
-        pytest.skip("MNIST is not in %s" % MNIST_DIR)
+    if not MNIST.is_dir():
+        pytest.skip("MNIST is not in %s" % MNIST)
     checkout = Path(__file__).resolve().parents[1]
     if Path(data.__file__).resolve().parents[1] != checkout:
         pytest.skip("pybp is imported from an installed copy, not the checkout")
     monkeypatch.delenv("PYBP_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert Path(data.find_mnist()).resolve() == MNIST_DIR.resolve()
+    assert Path(data.find_mnist()).resolve() == MNIST.resolve()
 
 
 # --- CSV --------------------------------------------------------------------

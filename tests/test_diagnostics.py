@@ -20,7 +20,7 @@ from pybp._kernels import reference as _reference
 from pybp.spec import layer_offsets
 from pybp.diagnostics import LayerDiagnostics, Probe, sample_indices
 
-from test_cli import SMALL, run
+from helpers import SMALL, blobs, run, write_csv
 
 
 def random_data(sizes, count, seed, labels=True):
@@ -299,7 +299,6 @@ def test_cli_diagnose_json(mnist_dir):
 
 
 def test_cli_diagnose_saturation_warning(tmp_path):
-    from test_cli import blobs, write_csv
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     write_csv(train, [[100 * v for v in row[:-1]] + [row[-1]]
                       for row in blobs(60, 1)])

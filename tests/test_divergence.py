@@ -5,6 +5,7 @@ import math
 import pytest
 
 import pybp
+from helpers import pybp_subprocess
 
 DATA = [([0.1 * i, 1.0 - 0.1 * i], [0.5 * i]) for i in range(40)]
 
@@ -44,7 +45,6 @@ def test_stable_training_is_not_flagged(backend):
 
 
 def test_cli_reports_divergence_and_keeps_last_good_checkpoint(tmp_path, mnist_dir):
-    from test_cli import pybp_subprocess
     ck = tmp_path / "ck"
     base = ["train", "--data", mnist_dir, "--limit", "200", "--test-limit", "100",
             "--sizes", "784,10,10", "--activation", "relu,identity",

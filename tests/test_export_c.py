@@ -20,7 +20,7 @@ import pybp
 from pybp import export_c as ex
 from pybp._kernels.reference import argmax
 from pybp.data import load_mnist
-from test_cli import error_lines, pybp_subprocess
+from helpers import error_lines, pybp_subprocess
 
 CC = shutil.which("cc")
 needs_cc = pytest.mark.skipif(CC is None or sys.platform == "win32",

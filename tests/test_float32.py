@@ -13,7 +13,7 @@ from array import array
 import pytest
 
 import pybp
-from cases import bits
+from helpers import bits, run
 
 SHAPES = [
     ([12, 30, 10], "sigmoid", "quadratic"),
@@ -184,7 +184,6 @@ def test_copy_to_python_backend_needs_float64(c_backend):
 
 def test_cli_trains_in_float32(c_backend, mnist_dir, tmp_path):
     import json
-    from test_cli import run
     ckpt = tmp_path / "c.json"
     args = ["train", "--data", mnist_dir, "--limit", 1000, "--test-limit", 500,
             "--epochs", 2, "--dtype", "float32", "--json"]
@@ -207,7 +206,6 @@ def test_cli_trains_in_float32(c_backend, mnist_dir, tmp_path):
 
 
 def test_cli_float32_needs_the_c_backend(mnist_dir):
-    from test_cli import run
     status, out, err = run(["train", "--data", mnist_dir, "--limit", 100,
                             "--backend", "python", "--dtype", "float32"])
     assert status != 0

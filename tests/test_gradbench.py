@@ -9,7 +9,7 @@ import json
 import pytest
 
 from pybp import gradbench
-from test_cli import run
+from helpers import run
 
 
 def test_full_finite_differences(backend):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair
+from helpers import bits, datasets, networks, python_and_c as pair
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -21,8 +21,7 @@ import time
 import pytest
 
 import pybp
-from cases import bits
-from test_cli import run
+from helpers import bits, run
 
 HUGE = [2 ** 60, 2 ** 70]
 

@@ -73,6 +73,14 @@ def test_backend_is_reported(backend):
     assert "python" in pybp.available_backends()
 
 
+def test_missing_c_backend_says_why(monkeypatch):
+    from pybp import _kernels
+    monkeypatch.setattr(_kernels, "ccore", None)
+    monkeypatch.setattr(_kernels, "C_UNAVAILABLE", "no compiler at install time")
+    with pytest.raises(pybp.BackendError, match="no compiler at install time"):
+        pybp.Network([2, 2], backend="c")
+
+
 def test_copy_to_other_backend_keeps_bits():
     net = pybp.Network([4, 3, 2], seed=9, backend="python")
     for other in pybp.available_backends():

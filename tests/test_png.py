@@ -9,7 +9,7 @@ import pytest
 
 import pybp
 from pybp import png
-from test_cli import run
+from helpers import run
 
 
 def decode_png(data):

@@ -7,25 +7,18 @@ exact and the checkpoint restores the parameters bit for bit together with
 the shuffle generator's state.
 """
 
-import contextlib
-import io
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 import pybp
 from pybp import checkpoint
 from pybp.checkpoint import CheckpointError
-from pybp.cli import main
-from test_cli import blobs, write_csv
+from helpers import blobs, pybp_popen, run, write_csv
 
-MNIST = Path(__file__).resolve().parents[1] / "data" / "mnist"
 posix_signals = pytest.mark.skipif(not hasattr(signal, "SIGKILL"),
                                    reason="needs POSIX signals")
 
@@ -33,24 +26,6 @@ posix_signals = pytest.mark.skipif(not hasattr(signal, "SIGKILL"),
 # enough that a whole run takes a few seconds.
 WORK = {"python": ["--limit", "500", "--test-limit", "200"],
         "c": ["--limit", "10000", "--test-limit", "2000"]}
-
-
-def run(argv):
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in argv])
-    return status, out.getvalue(), err.getvalue()
-
-
-def spawn(args):
-    """`python -m pybp ARGS` against the pybp under test (see test_cli)."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cwd = Path(pybp.__file__).resolve().parents[1]
-    return subprocess.Popen([sys.executable, "-m", "pybp"] + [str(a) for a in args],
-                            cwd=str(cwd), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def finish(proc, timeout=300):
@@ -73,21 +48,14 @@ def read_until_epoch(proc, epoch):
     pytest.fail("the run ended before epoch %d: %s" % (epoch, proc.stderr.read()))
 
 
-@pytest.fixture
-def mnist():
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST not found in data/mnist")
-    return MNIST
-
-
 @posix_signals
-def test_sigkill_and_resume_is_bit_identical(backend, mnist, tmp_path):
-    common = (["train", "--data", mnist, "--backend", backend, "--sizes",
+def test_sigkill_and_resume_is_bit_identical(backend, mnist_dir, tmp_path):
+    common = (["train", "--data", mnist_dir, "--backend", backend, "--sizes",
                "784,10,10", "--json"] + WORK[backend])
     # A run with many epochs, killed once its checkpoint holds epoch 2: it
     # is certainly mid-run then, however fast the machine.
     ck = tmp_path / "killed.ck"
-    proc = spawn(common + ["--epochs", "50", "--checkpoint", ck])
+    proc = pybp_popen(common + ["--epochs", "50", "--checkpoint", ck])
     try:
         read_until_epoch(proc, 2)
         proc.send_signal(signal.SIGKILL)
@@ -101,17 +69,18 @@ def test_sigkill_and_resume_is_bit_identical(backend, mnist, tmp_path):
     # Resume to `total` epochs (--epochs may change on resume; the number of
     # epochs planned does not enter the arithmetic).
     resumed = tmp_path / "resumed.model"
-    proc = spawn(["train", "--data", mnist, "--backend", backend, "--json",
-                  "--resume", ck, "--checkpoint", ck, "--epochs", total,
-                  "--save", resumed])
+    proc = pybp_popen(["train", "--data", mnist_dir, "--backend", backend,
+                       "--json", "--resume", ck, "--checkpoint", ck,
+                       "--epochs", total, "--save", resumed])
     out, err = finish(proc)
     assert proc.returncode == 0, err
     assert [r["epoch"] for r in map(json.loads, out.splitlines())] == [k + 1, k + 2]
 
     # The same run, uninterrupted.
     full = tmp_path / "full.model"
-    proc = spawn(common + ["--epochs", total, "--checkpoint", tmp_path / "full.ck",
-                           "--save", full])
+    proc = pybp_popen(common + ["--epochs", total,
+                                "--checkpoint", tmp_path / "full.ck",
+                                "--save", full])
     out, err = finish(proc)
     assert proc.returncode == 0, err
     full_records = [json.loads(line) for line in out.splitlines()]
@@ -129,11 +98,11 @@ def test_sigkill_and_resume_is_bit_identical(backend, mnist, tmp_path):
 
 
 @posix_signals
-def test_sigint_exits_130_and_keeps_the_checkpoint(mnist, tmp_path):
+def test_sigint_exits_130_and_keeps_the_checkpoint(mnist_dir, tmp_path):
     ck = tmp_path / "run.ck"
-    proc = spawn(["train", "--data", mnist, "--backend", "python", "--sizes",
-                  "784,10,10", "--epochs", "50", "--json", "--checkpoint", ck]
-                 + WORK["python"])
+    proc = pybp_popen(["train", "--data", mnist_dir, "--backend", "python",
+                       "--sizes", "784,10,10", "--epochs", "50", "--json",
+                       "--checkpoint", ck] + WORK["python"])
     try:
         read_until_epoch(proc, 1)
         proc.send_signal(signal.SIGINT)

@@ -1,10 +1,15 @@
-"""Every instruction-set path of the C core gives the reference's bits.
+"""The C core's two run-time settings, the instruction-set path and the
+worker-thread count: setting them (the API, PYBP_ISA, the C codes), seeing
+them (`pybp info`), and that no setting changes a single bit.
 
 The C core compiles its loops for several instruction sets (portable
-"scalar", "avx2", "avx512") and picks one at run time; each must reproduce
-the pure-Python reference bit for bit, as must sgd_epoch with worker
-threads.  Each test runs once per path this CPU supports, with
-PYBP_ISA_EXAMPLES random cases (default 25).
+"scalar", "avx2", "avx512") and picks the best one at run time unless told
+otherwise; sgd_epoch can share each mini-batch among worker threads.  The
+comparison of every path with the pure-Python reference is
+test_equivalence.py; here, worker threads on every path against the
+reference (PYBP_ISA_EXAMPLES random cases per path, default 25), and every
+path and thread count against each other on a network too wide for the
+reference.
 """
 
 import os
@@ -17,68 +22,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from cases import bits, datasets, networks, python_and_c as pair, sgd_outcome
+from helpers import ISAS, bits, networks, python_and_c as pair, sgd_outcome
 
 try:
     from pybp._kernels import ccore
-    ISAS = ccore.supported_isas()
 except ImportError:  # no C backend: the c_backend fixture skips every test
     ccore = None
-    ISAS = ["scalar"]
 
 EXAMPLES = int(os.environ.get("PYBP_ISA_EXAMPLES", "25"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(params=ISAS)
-def isa(request, c_backend):
-    with ccore.use_isa(request.param):
-        yield request.param
-
-
-@SETTINGS
-@given(st.data())
-def test_outputs_cost_gradient(isa, data):
-    sizes, acts, cost, seed, init = data.draw(networks(max_size=45))
-    ds = data.draw(datasets(sizes, cost, max_count=17))
-    py, c = pair(sizes, acts, cost, seed, init)
-    assert [bits(r) for r in py.outputs(ds)] == [bits(r) for r in c.outputs(ds)]
-    assert bits([py.cost(ds)]) == bits([c.cost(ds)])
-    assert py.evaluate(ds) == c.evaluate(ds)
-    assert bits(py.gradient(ds)) == bits(c.gradient(ds))
-
-
-@SETTINGS
-@given(st.data())
-def test_update_mini_batch(isa, data):
-    sizes, acts, cost, seed, init = data.draw(networks(max_size=45))
-    ds = data.draw(datasets(sizes, cost, max_count=17))
-    py, c = pair(sizes, acts, cost, seed, init)
-    eta = data.draw(st.sampled_from([0.01, 0.5, 3.0]))
-    lmbda = data.draw(st.sampled_from([0.0, 0.1, 5.0]))
-    n = data.draw(st.integers(1, 1000))
-    for _ in range(2):
-        py.update_mini_batch(ds, eta=eta, lmbda=lmbda, n=n)
-        c.update_mini_batch(ds, eta=eta, lmbda=lmbda, n=n)
-        assert bits(py.params) == bits(c.params)
-
-
-@SETTINGS
-@given(st.data())
-def test_sgd_epochs(isa, data):
-    sizes, acts, cost, seed, init = data.draw(networks(max_size=24))
-    ds = data.draw(datasets(sizes, cost, max_count=30))
-    py, c = pair(sizes, acts, cost, seed, init)
-    m = data.draw(st.integers(1, 17))
-    eta = data.draw(st.sampled_from([0.05, 1.0, 3.0]))
-    lmbda = data.draw(st.sampled_from([0.0, 0.5]))
-    h_py = sgd_outcome(py, ds, 2, m, eta, lmbda, ds)
-    h_c = sgd_outcome(c, ds, 2, m, eta, lmbda, ds)
-    assert h_py == h_c
-    assert bits(py.params) == bits(c.params)
 
 
 @SETTINGS
@@ -110,22 +65,6 @@ def test_sgd_epochs_with_threads(isa, data):
         ccore.set_threads(previous)
     assert h_py == h_c
     assert bits(py.params) == bits(c.params)
-
-
-@pytest.mark.parametrize("m", [1, 2, 3, 4, 10])
-def test_mnist_shape(isa, m):
-    """[784, 30, 10] on uint8 inputs with labels, as the benchmarks run it."""
-    rng = random.Random(m)
-    count = 23
-    x = bytes(rng.randrange(256) for _ in range(count * 784))
-    ds = pybp.Dataset(x, labels=[rng.randrange(10) for _ in range(count)],
-                      n_inputs=784, divisor=255.0)
-    py, c = pair([784, 30, 10], ["sigmoid", "sigmoid"], "quadratic", m,
-                 "scaled")
-    py.sgd(ds, 1, m, 3.0)
-    c.sgd(ds, 1, m, 3.0)
-    assert bits(py.params) == bits(c.params)
-    assert bits(py.gradient(ds)) == bits(c.gradient(ds))
 
 
 def test_paths_agree_on_a_wide_network(c_backend):
