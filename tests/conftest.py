@@ -16,6 +16,7 @@ import os
 import pytest
 
 import pybp
+
 from helpers import ISAS, mnist_or_skip
 
 

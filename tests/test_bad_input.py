@@ -34,6 +34,7 @@ from pybp import checkpoint, data
 from pybp.checkpoint import CheckpointError
 from pybp.data import DataError
 from pybp.model import ModelFormatError
+
 from helpers import error_lines, idx_bytes, pybp_subprocess, run
 
 NAN, INF = math.nan, math.inf
@@ -117,14 +118,16 @@ def files(tmp_path_factory):
     write("unreadable.csv", "0.1,0.2,0.3,1\n")
     os.chmod(f["unreadable_csv"], 0)
 
-    # An MNIST directory whose training images stop after the header.
+    # An MNIST directory whose images stop soon after the header (the
+    # labels, read first, are whole).
     mnist = d / "mnist-cut"
     mnist.mkdir()
     for name, dims in (("train-images-idx3-ubyte", (60000, 28, 28)),
                        ("train-labels-idx1-ubyte", (60000,)),
                        ("t10k-images-idx3-ubyte", (10000, 28, 28)),
                        ("t10k-labels-idx1-ubyte", (10000,))):
-        (mnist / name).write_bytes(idx_bytes(dims, b"\x00" * 100))
+        body = bytes(dims[0]) if len(dims) == 1 else b"\x00" * 100
+        (mnist / name).write_bytes(idx_bytes(dims, body))
     f["mnist_cut"] = str(mnist)
     yield f
     for name in ("unreadable_model", "unreadable_csv"):

@@ -16,8 +16,18 @@ import pytest
 
 import pybp
 from pybp import checkpoint
-from helpers import (MNIST, SMALL, blobs, idx_bytes, json_lines, mnist_or_skip,
-                     pybp_subprocess, run, write_csv)
+
+from helpers import (
+    MNIST,
+    SMALL,
+    blobs,
+    idx_bytes,
+    json_lines,
+    mnist_or_skip,
+    pybp_subprocess,
+    run,
+    write_csv,
+)
 
 
 @pytest.fixture

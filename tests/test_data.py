@@ -10,6 +10,7 @@ import pytest
 
 from pybp import data
 from pybp.data import DataError, read_idx
+
 from helpers import MNIST, idx_bytes
 
 

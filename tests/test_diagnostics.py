@@ -10,15 +10,14 @@ very same numbers.
 import json
 import math
 import random
-from array import array
 
 import pytest
 
 import pybp
 from pybp import diagnostics
 from pybp._kernels import reference as _reference
-from pybp.spec import layer_offsets
 from pybp.diagnostics import LayerDiagnostics, Probe, sample_indices
+from pybp.spec import layer_offsets
 
 from helpers import SMALL, blobs, run, write_csv
 

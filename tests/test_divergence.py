@@ -5,6 +5,7 @@ import math
 import pytest
 
 import pybp
+
 from helpers import pybp_subprocess
 
 DATA = [([0.1 * i, 1.0 - 0.1 * i], [0.5 * i]) for i in range(40)]

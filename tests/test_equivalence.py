@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from helpers import bits, datasets, networks, python_and_c as pair, sgd_outcome
+
+from helpers import bits, datasets, networks, sgd_outcome
+from helpers import python_and_c as pair
 
 EXAMPLES = int(os.environ.get("PYBP_EQUIV_EXAMPLES", "60"))
 # (The `isa` fixture is function-scoped: it holds one path for all of a

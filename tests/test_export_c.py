@@ -6,8 +6,8 @@ outputs, then the returned class, as raw float64 on stdout; the bytes are
 compared with net.feedforward's.  Skipped without a C compiler `cc`.
 """
 
-import random
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -20,6 +20,7 @@ import pybp
 from pybp import export_c as ex
 from pybp._kernels.reference import argmax
 from pybp.data import load_mnist
+
 from helpers import error_lines, pybp_subprocess
 
 CC = shutil.which("cc")

@@ -13,6 +13,7 @@ from array import array
 import pytest
 
 import pybp
+
 from helpers import bits, run
 
 SHAPES = [

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from pybp import gradbench
+
 from helpers import run
 
 

@@ -2,8 +2,6 @@
 
 import re
 
-import pytest
-
 from helpers import ROOT
 
 HEADER = ROOT / "csrc" / "pybp.h"

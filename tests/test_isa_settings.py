@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pybp
-from helpers import ISAS, bits, networks, python_and_c as pair, sgd_outcome
+
+from helpers import ISAS, bits, networks, sgd_outcome
+from helpers import python_and_c as pair
 
 try:
     from pybp._kernels import ccore

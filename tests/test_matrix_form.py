@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pybp
-from helpers import bits, datasets, networks, python_and_c as pair
+
+from helpers import bits, datasets, networks
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -21,6 +21,7 @@ import time
 import pytest
 
 import pybp
+
 from helpers import bits, run
 
 HUGE = [2 ** 60, 2 ** 70]

@@ -170,6 +170,7 @@ def test_reference_dot_is_the_plain_left_to_right_sum():
     # dot() may use the builtin sum where that is a plain loop (before 3.12);
     # it must give the bits of the spelled-out sum on every version.
     import random
+
     from pybp._kernels.reference import dot
     rng = random.Random(7)
     for n in (1, 2, 17, 784):

@@ -9,6 +9,7 @@ import pytest
 
 import pybp
 from pybp import png
+
 from helpers import run
 
 

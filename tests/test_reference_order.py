@@ -95,8 +95,8 @@ def test_add_outer_matches_one_term_at_a_time(count, first):
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 7, 9])
 def test_batch_kernels_equal_one_backprop_after_the_other(count):
     import pybp
-    from pybp.spec import NetSpec
     from pybp.network import init_params
+    from pybp.spec import NetSpec
 
     spec = NetSpec([6, 5, 4, 3], ["tanh", "relu", "sigmoid"], "quadratic")
     params = init_params(spec, count)

@@ -17,6 +17,7 @@ import pytest
 import pybp
 from pybp import checkpoint
 from pybp.checkpoint import CheckpointError
+
 from helpers import blobs, pybp_popen, run, write_csv
 
 posix_signals = pytest.mark.skipif(not hasattr(signal, "SIGKILL"),

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pybp import svg
+
 from helpers import blobs, run, write_csv
 
 NS = "{http://www.w3.org/2000/svg}"
