@@ -49,7 +49,7 @@ def expected(net, data):
             activations[l].append(acts_x[l])
         acc = [0.0] * len(params)
         _reference.backprop(spec, params, x, y, acc, first=True)
-        for l, (w_off, b_off) in enumerate(offsets):
+        for l, (_, b_off) in enumerate(offsets):
             deltas[l].append(acc[b_off:b_off + sizes[l + 1]])   # BP3
     grad = _reference.gradient(spec, params, data)
     out = []

@@ -214,7 +214,8 @@ def test_checkpoint_round_trip_is_exact():
     ck = checkpoint.loads(data)
     assert ck.params.tobytes() == params.tobytes()
     assert ck.shuffle_state == state
-    assert ck.settings == dict(SETTINGS, dtype="float64") and ck.history == HISTORY and ck.epoch == 1
+    assert ck.settings == dict(SETTINGS, dtype="float64")
+    assert ck.history == HISTORY and ck.epoch == 1
     assert checkpoint.dumps(ck.settings, ck.epoch, ck.shuffle_state, ck.params,
                             ck.history) == data
 
