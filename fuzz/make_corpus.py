@@ -86,6 +86,20 @@ def dataset_seeds():
     yield "u8", bytes([1, 2, 4, 255, 10, 20, 30, 40, 0, 1])
 
 
+def checkpoint_seeds():
+    from pybp import checkpoint, network
+    net = network.Network([2, 3, 2], seed=1, backend="python")
+    settings = {"sizes": [2, 3, 2], "activations": ["sigmoid", "sigmoid"],
+                "cost": "quadratic", "eta": 0.5, "lmbda": 0.0,
+                "mini_batch_size": 2, "epochs": 3, "seed": 1, "init": "normal",
+                "limit": None, "test_limit": None, "data": "csv"}
+    history = [{"epoch": 1, "cost": 0.25, "seconds": 0.01, "correct": 3,
+                "total": 4}]
+    data = checkpoint.dumps(settings, 1, net.shuffle_state, net.params, history)
+    yield "valid", b"\x00" + data
+    yield "body", b"\x01" + data.split(b"\n", 1)[1]  # header made by the target
+
+
 def entry_seeds():
     rng = random.Random(11)
     yield "zeros", bytes(64)
@@ -103,6 +117,8 @@ def main():
         write("py_csv", name, data)
     for name, data in dataset_seeds():
         write("py_dataset", name, data)
+    for name, data in checkpoint_seeds():
+        write("py_checkpoint", name, data)
     for name, data in entry_seeds():
         write("fuzz_entry", name, data)
 

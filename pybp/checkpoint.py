@@ -227,6 +227,30 @@ def _check_history(history, epoch, fail):
                 raise fail("history record %d lacks a number %s" % (i, key))
 
 
+def _header(data, fail):
+    """(end of the header line, crc, length of the JSON) from a checkpoint's
+    first bytes; fail(problem) makes the exception for a bad header."""
+    end = data.find(b"\n", 0, _HEADER_MAX)
+    head = data[:end if end >= 0 else _HEADER_MAX]
+    fields = head.split(b" ")
+    if not data.startswith(MAGIC.encode("ascii") + b" ") or end < 0 \
+            or len(fields) != 4:
+        if not data:
+            raise fail("empty file, not a pybp checkpoint")
+        raise fail("not a pybp checkpoint (it should start with %r)" % MAGIC)
+    try:
+        version = int(fields[1])
+        crc = int(fields[2], 16)
+        length = int(fields[3])
+    except ValueError:
+        raise fail("malformed checkpoint header %r" % head.decode("ascii", "replace")) \
+            from None
+    if version != VERSION:
+        raise fail("checkpoint format version %d, this pybp reads version %d"
+                   % (version, VERSION))
+    return end, crc, length
+
+
 def _nesting(body):
     """How deep the arrays and objects of a JSON text nest (strings skipped),
     found before json.loads would recurse that deep."""
@@ -251,24 +275,7 @@ def loads(data, source="checkpoint"):
         return CheckpointError("%s: %s" % (source, problem))
 
     data = bytes(data)
-    end = data.find(b"\n", 0, _HEADER_MAX)
-    head = data[:end if end >= 0 else _HEADER_MAX]
-    fields = head.split(b" ")
-    if not data.startswith(MAGIC.encode("ascii") + b" ") or end < 0 \
-            or len(fields) != 4:
-        if not data:
-            raise fail("empty file, not a pybp checkpoint")
-        raise fail("not a pybp checkpoint (it should start with %r)" % MAGIC)
-    try:
-        version = int(fields[1])
-        crc = int(fields[2], 16)
-        length = int(fields[3])
-    except ValueError:
-        raise fail("malformed checkpoint header %r" % head.decode("ascii", "replace")) \
-            from None
-    if version != VERSION:
-        raise fail("checkpoint format version %d, this pybp reads version %d"
-                   % (version, VERSION))
+    end, crc, length = _header(data, fail)
     body = data[end + 1:]
     if len(body) < length:
         raise fail("truncated: the header promises %d bytes of data, the file "
@@ -319,16 +326,16 @@ def load(path):
     no more than its first line to refuse.
     """
     path = os.fspath(path)
+
+    def fail(problem):
+        return CheckpointError("%s: %s" % (path, problem))
     with Reader(path, "a checkpoint file") as f:
         data = f.read(_HEADER_MAX)
-        end = data.find(b"\n")
-        fields = data[:end].split(b" ") if end >= 0 else []
-        if len(fields) == 4 and fields[0] == MAGIC.encode("ascii") \
-                and fields[3].isdigit() and len(fields[3]) <= 18:
-            need = end + 1 + int(fields[3])
-            if f.size is not None and f.size > need:
-                raise CheckpointError("%s: %d unexpected bytes after the end of "
-                                      "the checkpoint" % (path, f.size - need))
-            if need + 1 > len(data):
-                data += f.read(need + 1 - len(data))
+        end, _, length = _header(data, fail)
+        need = end + 1 + length
+        if f.size is not None and f.size > need:
+            raise fail("%d unexpected bytes after the end of the checkpoint"
+                       % (f.size - need))
+        if need + 1 > len(data):
+            data += f.read_upto(need + 1 - len(data))
     return loads(data, source=path)

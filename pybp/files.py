@@ -25,6 +25,9 @@ def named_os_error(exc, path):
     return exc
 
 
+_CHUNK = 1 << 20
+
+
 class Reader:
     """A file open for reading, bounded by its caller: read(n) returns at
     most n bytes, and an OSError names the file."""
@@ -47,6 +50,17 @@ class Reader:
             return self._f.read(n)
         except OSError as exc:
             raise named_os_error(exc, self.path) from None
+
+    def read_upto(self, n):
+        """Up to n more bytes, read a chunk at a time: what a file declares
+        about itself costs no memory beyond what it really holds."""
+        data = bytearray()
+        while len(data) < n:
+            part = self.read(min(_CHUNK, n - len(data)))
+            if not part:
+                break
+            data += part
+        return bytes(data)
 
     def close(self):
         self._f.close()

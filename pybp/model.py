@@ -215,5 +215,5 @@ def load_file(path):
                 raise ModelFormatError("%s: %d unexpected bytes after the end "
                                        "of the model" % (source, f.size - need))
             if need + 1 > len(data):
-                data += f.read(need + 1 - len(data))
+                data += f.read_upto(need + 1 - len(data))
     return loads(data, source=source)

@@ -616,3 +616,21 @@ def test_ctrl_c_stops_a_long_epoch_soon_and_names_it(c_backend, tmp_path):
     # A piece of the epoch is about 0.1 s: Ctrl-C does not wait for the end.
     assert waited < first["seconds"] / 2, (waited, first["seconds"])
     assert checkpoint.load(ck).epoch == 1
+
+
+def test_a_header_that_declares_terabytes_costs_nothing(tmp_path):
+    """A small file whose header declares a huge length is refused as
+    truncated, after reading what the file holds, not what it claims."""
+    body = b'{"epoch": 1}'
+    path = tmp_path / "liar.ck"
+    path.write_bytes(b"pybp-checkpoint 1 %08x %d\n" % (zlib.crc32(body), 10 ** 12) + body)
+    with pytest.raises(CheckpointError, match="truncated"):
+        _limited(checkpoint.load, path)
+    good = tmp_path / "m.pybp"
+    _net().save(good)
+    image = bytearray(good.read_bytes())
+    image[20:24] = (2 ** 31).to_bytes(4, "little")  # n_0: P becomes huge
+    liar = tmp_path / "liar.pybp"
+    liar.write_bytes(bytes(image))
+    with pytest.raises(ModelFormatError):
+        _limited(model.load_file, liar)
