@@ -330,7 +330,7 @@ def t_checkpoint(buf):
         except pcheckpoint.CheckpointError as again:
             assert str(again).split(": ", 1)[1] == str(exc).split(": ", 1)[1]
             return
-        raise AssertionError("load accepts what loads refuses: %s" % exc)
+        raise AssertionError("load accepts what loads refuses: %s" % exc) from None
     again = pcheckpoint.load(write_tmp(body))
     assert again.params.tobytes() == ck.params.tobytes()
     assert 1 <= ck.epoch <= ck.settings["epochs"] and len(ck.history) == ck.epoch
