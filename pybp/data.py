@@ -16,6 +16,7 @@ import errno
 import gzip
 import math
 import os
+import re
 import struct
 import sys
 import zlib
@@ -318,11 +319,17 @@ def load_mnist(directory=None):
 
 # --- CSV --------------------------------------------------------------------
 
+# Numbers as a CSV file writes them: ASCII decimal digits, an optional
+# fraction and exponent (and nan/inf, refused later as not finite).
+# float() alone would also take "1_0", fullwidth or Arabic-Indic digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                     r"|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+# A class label: digits, or digits with a zero fraction ("3.0").
+_LABEL = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+
+
 def _number(text):
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    return float(text) if _NUMBER.fullmatch(text) else None
 
 
 def _read_rows(path, has_header, skipped):
@@ -346,7 +353,9 @@ def _read_rows(path, has_header, skipped):
                     first = False
                     header = has_header
                     if header is None:
-                        header = any(_number(x) is None for x in fields)
+                        # A header names its columns: no field of it is a
+                        # number.  A data row with one bad field is an error.
+                        header = all(_number(x) is None for x in fields)
                     if header:
                         skipped.append(reader.line_num)
                         continue
@@ -419,12 +428,12 @@ def _parse_csv(path, has_header, with_labels, n_classes):
 
 
 def _label(text, where, n_classes):
-    value = _number(text)
-    # "3" and "3.0" are both class 3 (spreadsheets write either).
-    if value is None or not math.isfinite(value) or value != int(value):
+    # "3" and "3.0" are both class 3 (spreadsheets write either); "1e9" is
+    # not a class anyone numbers.
+    if not _LABEL.fullmatch(text):
         raise DataError("%s: label %r is not an integer class index"
                         % (where, text))
-    value = int(value)
+    value = int(text.split(".")[0])
     if value < 0:
         raise DataError("%s: label %d is negative" % (where, value))
     if n_classes is not None and value >= n_classes:
@@ -439,7 +448,8 @@ def load_csv(path, n_classes=None, has_header=None):
     """A labelled Dataset from a CSV file of rows "feature,...,feature,label".
 
     The label is a class index >= 0 (below n_classes when given).  A first
-    row that is not all numbers is taken as a header when has_header is None.
+    row in which no field is a number is taken as a header when has_header is
+    None (a first row with numbers and one bad field is an error).
     Errors raise DataError naming the file, the line and the problem.
     """
     return _parse_csv(path, has_header, True, n_classes)

@@ -634,3 +634,37 @@ def test_a_header_that_declares_terabytes_costs_nothing(tmp_path):
     liar.write_bytes(bytes(image))
     with pytest.raises(ModelFormatError):
         _limited(model.load_file, liar)
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("0.1,0.2,0x1\n0.3,0.4,1\n", "label '0x1' is not an integer class index"),
+    ("\ufeff\ufeff0.1,0.2,1\n0.3,0.4,0\n", "field 1: '\\ufeff0.1' is not a number"),
+    ("1_0,0.5,1\n", "field 1: '1_0' is not a number"),
+    ("\uff11,0.5,1\n", "is not a number"),            # a fullwidth digit one
+    ("\u0661,0.5,1\n", "is not a number"),            # an Arabic-Indic one
+    ("0.5,0.5,1e9\n", "label '1e9' is not an integer class index"),
+    ("0.5,0.5,\u0663\n", "is not an integer class index"),
+    ("0.5,0.5,-3\n", "label -3 is negative"),
+])
+def test_csv_reads_only_plain_numbers(tmp_path, text, fragment):
+    from pybp import data
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(data.DataError, match=re_escape(fragment)):
+        data.load_csv(path)
+
+
+def re_escape(text):
+    import re
+    return re.escape(text)
+
+
+def test_csv_numbers_that_are_fine(tmp_path):
+    from pybp import data
+    path = tmp_path / "ok.csv"
+    path.write_text("x,y,label\n1,.5,3.0\n-2.5e-3,+4.,0\n", encoding="utf-8")
+    ds = data.load_csv(path)
+    assert list(ds.labels) == [3, 0] and list(ds.x) == [1.0, 0.5, -2.5e-3, 4.0]

@@ -271,7 +271,7 @@ def test_csv_label_written_as_float(tmp_path):
     ("1,nan,0\n", "line 1, field 2: 'nan' is not a finite number"),
     ("1,2,0\n1,-inf,0\n", "line 2, field 2: '-inf' is not a finite number"),
     ("1,2,1.5\n", "line 1: label '1.5' is not an integer"),
-    ("1,2,x\n", "no data rows after the header row"),  # x: not a number
+    ("1,2,x\n", "label 'x' is not an integer class index"),  # a data row, not a header
     ("a,b,c\n1,2,x\n", "line 2: label 'x' is not an integer"),
     ("1,2,-1\n", "line 1: label -1 is negative"),
     ("1,2,inf\n", "label 'inf' is not an integer"),
