@@ -668,3 +668,23 @@ def test_csv_numbers_that_are_fine(tmp_path):
     path.write_text("x,y,label\n1,.5,3.0\n-2.5e-3,+4.,0\n", encoding="utf-8")
     ds = data.load_csv(path)
     assert list(ds.labels) == [3, 0] and list(ds.x) == [1.0, 0.5, -2.5e-3, 4.0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs RLIMIT_AS")
+def test_inference_scratch_space_is_sized_by_bytes(c_backend):
+    """One wide layer: the scratch space for a chunk of examples is bounded
+    in bytes, not by a fixed count of examples (it took 2.4 GB here)."""
+    code = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+import pybp
+from array import array
+net = pybp.Network.from_params([1, 1000000, 1], "sigmoid", "quadratic",
+                               array("d", [0.5]) * 3000001, backend="c")
+out = net.outputs([[i / 300] for i in range(300)])
+assert len(out) == 300 and out[0] == out[0]
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

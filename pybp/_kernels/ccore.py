@@ -23,8 +23,11 @@ from array import array
 from ..spec import ACTIVATION_CODES, COST_CODES
 from ._pybp_c import ffi, lib
 
-# Examples processed per C call when the caller does not fix a batch size.
+# Examples the C core works on at once when the caller does not fix a batch
+# size: at most CHUNK, and fewer when their scratch space would pass
+# WORK_BYTES (one wide layer makes each example's scratch space large).
 CHUNK = 256
+WORK_BYTES = 32 << 20
 
 _ERRORS = {
     lib.PYBP_EOVERFLOW: OverflowError,
@@ -238,6 +241,16 @@ def _params(T, params, writable=False):
     return ffi.from_buffer(T.array, params, require_writable=writable)
 
 
+def _chunk(T, net, count):
+    """How many examples of `count` to give the C core at once."""
+    one, two = ffi.new("size_t *"), ffi.new("size_t *")
+    check(T.workspace_size(net, 1, one), "workspace size")
+    check(T.workspace_size(net, 2, two), "workspace size")
+    per = max(1, two[0] - one[0])  # the workspace grows linearly in the batch
+    fit = (WORK_BYTES // T.size - one[0]) // per + 1
+    return max(1, min(count, CHUNK, fit))
+
+
 def _work(T, net, batch):
     n = ffi.new("size_t *")
     check(T.workspace_size(net, batch, n), "workspace size")
@@ -253,7 +266,7 @@ def forward_outputs(spec, params, data):
     net = _net(spec)
     out = array(T.typecode, bytes(T.size * data.count * spec.sizes[-1]))
     d, keep = _data(data, T)
-    work, nwork = _work(T, net, min(data.count, CHUNK))
+    work, nwork = _work(T, net, _chunk(T, net, data.count))
     check(T.feedforward(net, _params(T, params), len(params), d,
                         ffi.from_buffer(T.array, out), len(out), work, nwork),
           "feedforward")
@@ -265,7 +278,7 @@ def cost_total(spec, params, data, total=0.0):
     net = _net(spec)
     acc = ffi.new("double *", total)
     d, keep = _data(data, T)
-    work, nwork = _work(T, net, min(data.count, CHUNK))
+    work, nwork = _work(T, net, _chunk(T, net, data.count))
     check(T.cost(net, _params(T, params), len(params), d, acc, work, nwork),
           "cost")
     return acc[0]
@@ -276,7 +289,7 @@ def gradient(spec, params, data):
     net = _net(spec)
     grad = array(T.typecode, bytes(T.size * spec.nparams))
     d, keep = _data(data, T)
-    work, nwork = _work(T, net, min(data.count, CHUNK))
+    work, nwork = _work(T, net, _chunk(T, net, data.count))
     check(T.gradient(net, _params(T, params), len(params), d,
                      ffi.from_buffer(T.array, grad), len(grad), work, nwork),
           "gradient")
@@ -288,7 +301,7 @@ def evaluate(spec, params, data):
     net = _net(spec)
     correct = ffi.new("size_t *")
     d, keep = _data(data, T)
-    work, nwork = _work(T, net, min(data.count, CHUNK))
+    work, nwork = _work(T, net, _chunk(T, net, data.count))
     check(T.evaluate(net, _params(T, params), len(params), d, correct,
                      work, nwork), "evaluate")
     return correct[0]
