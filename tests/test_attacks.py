@@ -20,6 +20,8 @@ from pybp import checkpoint, files, model
 from pybp.checkpoint import CheckpointError
 from pybp.model import ModelFormatError
 
+from helpers import _pybp_command, pybp_popen, pybp_subprocess
+
 SETTINGS = {"sizes": [2, 3, 2], "activations": ["sigmoid", "sigmoid"],
             "cost": "quadratic", "eta": 0.5, "lmbda": 0.0, "mini_batch_size": 2,
             "epochs": 3, "seed": 1, "init": "normal", "limit": None,
@@ -65,8 +67,7 @@ def test_deeply_nested_json_is_refused_without_recursing(tmp_path):
     # and through the command line: one error line, exit status 1
     path = tmp_path / "deep.ck"
     path.write_bytes(forge(body))
-    proc = subprocess.run([sys.executable, "-m", "pybp", "train", "--resume", str(path)],
-                          capture_output=True, text=True, cwd=str(tmp_path))
+    proc = pybp_subprocess(["train", "--resume", path])
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "nests 100000 deep" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -164,8 +165,7 @@ def test_model_reader_refuses_a_huge_file_from_its_header(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_show_dev_zero_is_refused_at_once(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pybp", "show", "/dev/zero"],
-                          capture_output=True, text=True, timeout=60)
+    proc = pybp_subprocess(["show", "/dev/zero"])
     assert proc.returncode == 1
     assert "not a pybp model file" in proc.stderr
 
@@ -456,14 +456,13 @@ def test_diagnose_a_float32_network_on_float_inputs(c_backend, tmp_path):
 # --- the command line ------------------------------------------------------------
 
 
-def pybp_cmd(args, env=None, cwd=None, timeout=120):
-    """`python -m pybp ARGS` in a subprocess: (status, stdout, stderr)."""
-    full = dict(os.environ)
-    full.pop("PYTHONPATH", None)
+def pybp_cmd(args, env=None):
+    """`python -m pybp ARGS` against the pybp under test, with `env` added to
+    the environment: (status, stdout, stderr)."""
+    argv, cwd, full = _pybp_command(args)
     full.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "pybp"] + [str(a) for a in args],
-                          capture_output=True, text=True, env=full, cwd=cwd,
-                          timeout=timeout)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=full, cwd=cwd,
+                          timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -483,13 +482,13 @@ def test_bad_settings_are_one_line_on_every_command(env, fragment, tmp_path):
     if "PYBP_BACKEND" not in env and "c" not in pybp.available_backends():
         pytest.skip("PYBP_ISA and PYBP_THREADS are read by the C backend")
     for args in (["--version"], ["info"], ["train", "--epochs", "1"]):
-        status, out, err = pybp_cmd(args, env=env, cwd=str(tmp_path))
+        status, out, err = pybp_cmd(args, env=env)
         assert status == 1 and out == ""
         one_error_line(err, fragment)
     # a program importing pybp gets an ImportError saying the same
-    code = "import pybp"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, **env))
+    _, cwd, full = _pybp_command([])
+    proc = subprocess.run([sys.executable, "-c", "import pybp"], capture_output=True,
+                          text=True, env=dict(full, **env), cwd=cwd)
     assert proc.returncode == 1 and "ImportError: " + fragment.split("'")[0] in proc.stderr
 
 
@@ -549,8 +548,7 @@ def test_float32_with_the_python_backend_is_a_usage_error(csv_files):
 def test_labels_from_data_cannot_build_a_huge_network(tmp_path):
     rows = [[0.5, 0.25, 10000000], [0.25, 0.5, 0]]
     train = _csv(tmp_path / "t.csv", rows)
-    status, _, err = pybp_cmd(["train", "--csv-train", train, "--csv-test", train],
-                              timeout=60)
+    status, _, err = pybp_cmd(["train", "--csv-train", train, "--csv-test", train])
     assert status == 2
     one_error_line(err, "the labels go up to 10000000")
 
@@ -591,14 +589,9 @@ def test_ctrl_c_stops_a_long_epoch_soon_and_names_it(c_backend, tmp_path):
     import signal
     import time
     ck = tmp_path / "k.ck"
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
     # An epoch of a few seconds, no progress bar (the output is a pipe).
-    proc = subprocess.Popen([sys.executable, "-m", "pybp", "train", "--data", mnist,
-                             "--sizes", "784,200,10", "--epochs", "20", "--json",
-                             "--test-limit", "100", "--checkpoint", str(ck)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = pybp_popen(["train", "--data", mnist, "--sizes", "784,200,10", "--epochs", "20",
+                       "--json", "--test-limit", "100", "--checkpoint", ck])
     try:
         first = json.loads(proc.stdout.readline())
         assert first["epoch"] == 1
@@ -685,6 +678,7 @@ out = net.outputs([[i / 300] for i in range(300)])
 assert len(out) == 300 and out[0] == out[0]
 print("ok")
 """
+    _, cwd, env = _pybp_command([])
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=cwd, env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
