@@ -6,9 +6,10 @@ isa        the test runs once per instruction-set path of the C core that
            this CPU supports, with the C core held on that path
 mnist_dir  data/mnist
 
-Tests of the C backend are skipped where its extension did not build,
-except when PYBP_BACKEND=c demands it: then a missing extension fails the
-run (and importing pybp itself already raises).
+The C backend must be there: a run without it fails at once, saying why
+(a source checkout imported without its extension, a failed build), unless
+PYBP_BACKEND=python asks for the pure-Python backend alone; then the tests
+of the C backend are skipped.
 """
 
 import os
@@ -20,12 +21,17 @@ import pybp
 from helpers import ISAS, mnist_or_skip
 
 
+def pytest_sessionstart(session):
+    if "c" not in pybp.available_backends() and pybp.backends.REQUESTED != "python":
+        pytest.exit("the pybp under test (%s) has no C backend: %s. Set "
+                    "PYBP_BACKEND=python to test the pure-Python backend alone."
+                    % (os.path.dirname(pybp.__file__), pybp.backends.C_UNAVAILABLE),
+                    returncode=1)
+
+
 def _c_or_skip():
-    if "c" in pybp.available_backends():
-        return
-    if os.environ.get("PYBP_BACKEND", "").lower() == "c":
-        pytest.fail("PYBP_BACKEND=c but the C backend is unavailable")
-    pytest.skip("C backend not built: %s" % pybp.backends.C_UNAVAILABLE)
+    if "c" not in pybp.available_backends():
+        pytest.skip("C backend not built: %s" % pybp.backends.C_UNAVAILABLE)
 
 
 @pytest.fixture(params=["python", "c"])

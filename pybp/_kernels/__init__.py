@@ -85,6 +85,18 @@ def _install_note():
     return "" if why is None else "; at install time the build failed: " + why
 
 
+def _checkout():
+    """The source checkout this package is imported from (its root), or
+    None for an installed pybp."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    marks = ("setup.py", "pyproject.toml", os.path.join("csrc", "pybp.h"))
+    return root if all(os.path.exists(os.path.join(root, m)) for m in marks) else None
+
+
+CHECKOUT = _checkout()
+_BUILD_HINT = ("run `pip install -e .` in %s to build it there, or run from another "
+               "directory to use an installed pybp" % CHECKOUT)
+
 C_UNAVAILABLE = None  # why the C backend is missing, when it is
 
 # ccore: the C kernels module, or None when its extension is missing.  (Not
@@ -100,6 +112,9 @@ else:
     except ImportError as exc:
         ccore = None
         C_UNAVAILABLE = "the C extension did not import (%s)" % exc
+        if CHECKOUT is not None:
+            C_UNAVAILABLE = ("pybp is imported from the source tree %s, which has "
+                             "no compiled C extension: %s" % (CHECKOUT, _BUILD_HINT))
         if REQUESTED == "c":
             raise _setting_error("PYBP_BACKEND=c but the pybp C backend is not "
                                  "available: %s%s. Reinstall pybp with a C "
@@ -111,16 +126,38 @@ else:
 DEFAULT = "c" if ccore is not None else "python"
 
 if ccore is None and REQUESTED == "auto":
-    # Never silently slow: an install whose C build failed says so.
+    # Never silently slow: an install whose C build failed says so, and so
+    # does a source tree imported without its extension.
+    import warnings
     _why = _build_error()
     if _why is not None:
-        import warnings
+        C_UNAVAILABLE = "the C build failed at install time (%s)" % _why
         warnings.warn("pybp: the C backend was not built when pybp was "
                       "installed (%s); using the pure-Python backend, which "
                       "gives the same numbers far more slowly. Set "
                       "PYBP_BACKEND=python to choose it explicitly."
                       % _why, RuntimeWarning, stacklevel=2)
-        C_UNAVAILABLE = "the C build failed at install time (%s)" % _why
+    elif CHECKOUT is not None:
+        warnings.warn("pybp: %s. Using the pure-Python backend, which gives the "
+                      "same numbers about 700 times more slowly (PYBP_BACKEND=python "
+                      "chooses it without this warning)." % C_UNAVAILABLE,
+                      RuntimeWarning, stacklevel=2)
+
+if ccore is not None and CHECKOUT is not None:
+    # A checkout's extension may be stale: built before a C source was
+    # edited, or by another clone.  The numbers would not be this tree's.
+    try:
+        from . import build_ffi
+        _stale = ccore.build_digest() != build_ffi.source_digest()
+    except Exception:  # an extension without the digest, or no cffi
+        _stale = False
+    if _stale:
+        import warnings
+        warnings.warn("pybp: the C extension in %s was built from other C sources "
+                      "than this checkout's csrc/ (edited since, or built in another "
+                      "clone); %s" % (CHECKOUT, _BUILD_HINT.replace(" to build it there",
+                                                                   " to rebuild it")),
+                      RuntimeWarning, stacklevel=2)
 
 
 def available():

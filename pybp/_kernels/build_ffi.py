@@ -2,10 +2,18 @@
 
 The cdef is read from csrc/pybp.h, between its two marker comments, so the
 declarations Python sees are the header's own and cannot drift from it.
+The extension also carries a digest of the C sources it was built from
+(pybp_build_digest()), so that a checkout can tell when its extension is
+stale; the headers are declared as dependencies, so that editing one
+rebuilds it.  It is linked stripped on Linux (PYBP_KEEP_SYMBOLS=1 keeps
+the symbols, for debuggers and sanitizers).
 """
 
+import glob
+import hashlib
 import os
 import re
+import sys
 
 from cffi import FFI
 
@@ -29,6 +37,24 @@ def read_cdef(path=HEADER):
     return re.sub(r"//[^\n]*", "", block)
 
 
+def source_digest(csrc=CSRC):
+    """A digest of every C source and header in csrc (names and bytes)."""
+    h = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(csrc, "*.[ch]"))):
+        if os.path.basename(path).startswith("test_"):
+            continue  # the C tests are not part of the extension
+        h.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def link_args():
+    if sys.platform.startswith("linux") and not os.environ.get("PYBP_KEEP_SYMBOLS"):
+        return ["-s"]
+    return []
+
+
 def compile_args():
     """The C compiler flags the extension is built with."""
     import platform
@@ -42,13 +68,17 @@ def compile_args():
 
 def make_builder():
     builder = FFI()
-    builder.cdef(read_cdef())
+    builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n")
+    headers = sorted(glob.glob(os.path.join(CSRC, "*.h")))
     builder.set_source(
         "pybp._kernels._pybp_c",
-        '#include "pybp.h"',
+        '#include "pybp.h"\n'
+        'const char *pybp_build_digest(void) { return "%s"; }\n' % source_digest(),
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
+        depends=[os.path.relpath(h) for h in headers],
         include_dirs=[os.path.relpath(CSRC)],
         extra_compile_args=compile_args(),
+        extra_link_args=link_args(),
         libraries=[] if os.name == "nt" else ["m", "pthread"],
     )
     return builder

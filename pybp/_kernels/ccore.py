@@ -50,6 +50,11 @@ def version():
     return ffi.string(lib.pybp_version()).decode("ascii")
 
 
+def build_digest():
+    """The digest of the C sources this extension was built from."""
+    return ffi.string(lib.pybp_build_digest()).decode("ascii")
+
+
 def compiler():
     return ffi.string(lib.pybp_compiler()).decode("ascii", "replace")
 
