@@ -11,8 +11,19 @@ The same variable picks the backend at run time (pybp/_kernels/__init__.py).
 import os
 import sys
 
+if sys.version_info < (3, 9):
+    # Before the build requirements can fail to resolve with a message about
+    # some dependency, say what is wrong.
+    sys.exit("pybp needs Python 3.9 or newer; this is Python %d.%d"
+             % sys.version_info[:2])
+
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools before 70.1
+    from wheel.bdist_wheel import bdist_wheel
 
 CHOICES = ("auto", "c", "python")
 MODE = os.environ.get("PYBP_BACKEND", "").strip().lower() or "auto"
@@ -21,6 +32,7 @@ if MODE not in CHOICES:
                                                    ", ".join(CHOICES)))
 
 BANNER = "*" * 72
+FAILED = []  # why the extension did not build, once it has failed
 
 
 def warn(reason):
@@ -55,6 +67,7 @@ class optional_build_ext(build_ext):
         if MODE == "c":
             raise exc
         reason = "%s: %s" % (type(exc).__name__, exc)
+        FAILED.append(reason)
         warn(reason)
         target = os.path.join(self.build_lib, "pybp", "_kernels")
         os.makedirs(target, exist_ok=True)
@@ -62,11 +75,22 @@ class optional_build_ext(build_ext):
             f.write(reason.strip().splitlines()[-1][:500] + "\n")
 
 
-kwargs = {}
+class honest_bdist_wheel(bdist_wheel):
+    """A wheel whose extension did not build is pure Python: tagged
+    py3-none-any, never with a platform tag it has nothing for."""
+
+    def get_tag(self):
+        if FAILED:
+            self.root_is_pure = True
+            return "py3", "none", "any"
+        return super().get_tag()
+
+
+kwargs = {"cmdclass": {"bdist_wheel": honest_bdist_wheel}}
 if MODE != "python":
     kwargs["cffi_modules"] = ["pybp/_kernels/build_ffi.py:ffibuilder"]
     kwargs["install_requires"] = ["cffi>=1.15"]
-    kwargs["cmdclass"] = {"build_ext": optional_build_ext}
+    kwargs["cmdclass"]["build_ext"] = optional_build_ext
     # cffi compiles against CPython's limited API, so one wheel per
     # platform serves every supported Python version (abi3).
     if sys.implementation.name == "cpython" and not hasattr(sys, "gettotalrefcount"):
