@@ -96,3 +96,23 @@ def test_the_extension_knows_its_sources(c_backend, tmp_path):
     shutil.copytree(ROOT / "csrc", copy, ignore=shutil.ignore_patterns("*.o", "*.a"))
     (copy / "pybp_net.h").write_text((copy / "pybp_net.h").read_text() + "/* edited */\n")
     assert build_ffi.source_digest(str(copy)) != ccore.build_digest()
+
+
+@needs_checkout
+def test_train_and_info_say_why_the_c_backend_is_missing(tmp_path):
+    tree = bare_checkout(tmp_path)
+    rows = "".join("%d,%d,%d\n" % (i % 2, i % 3, i % 2) for i in range(20))
+    (tree / "d.csv").write_text(rows)
+    train = run_in(tree, ["-m", "pybp", "train", "--csv-train", "d.csv", "--csv-test",
+                          "d.csv", "--epochs", "1"])
+    assert train.returncode == 0, train.stderr
+    first = train.stdout.splitlines()[0]
+    assert first.startswith("pybp train: backend python (the C backend is unavailable: "
+                            "pybp is imported from the source tree")
+    info = run_in(tree, ["-m", "pybp", "info"])
+    assert "C backend:" in info.stdout and "unavailable: pybp is imported from the " \
+        "source tree" in info.stdout
+    # asked for, the Python backend needs no excuse
+    asked = run_in(tree, ["-m", "pybp", "train", "--csv-train", "d.csv", "--csv-test",
+                          "d.csv", "--epochs", "1"], PYBP_BACKEND="python")
+    assert asked.stdout.startswith("pybp train: backend python, sizes")

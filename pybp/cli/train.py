@@ -158,7 +158,11 @@ def _header(net, settings, train, test, where):
     act = acts[0] if len(set(acts)) == 1 else ",".join(acts)
     dtype = " float32" if net.dtype == "float32" else ""
     sizes = "-".join(map(str, settings["sizes"]))
-    return (f"pybp train: backend {net.backend}{dtype}, sizes {sizes}, {act}, "
+    backend = net.backend
+    if backend == "python" and backends.REQUESTED != "python" and backends.C_UNAVAILABLE:
+        # Not asked for: say why the slow backend runs, in the first line.
+        backend += f" (the C backend is unavailable: {backends.C_UNAVAILABLE})"
+    return (f"pybp train: backend {backend}{dtype}, sizes {sizes}, {act}, "
             f"{settings['cost']} cost, eta {settings['eta']:g}, "
             f"lmbda {settings['lmbda']:g}, "
             f"batch {settings['mini_batch_size']}, "
