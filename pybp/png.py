@@ -97,6 +97,19 @@ def grid_shape(count: int) -> Tuple[int, int]:
     return cols, math.ceil(count / cols)
 
 
+# The width `pybp show --png` aims at without --scale: a person can read it.
+READABLE_WIDTH = 600
+
+
+def readable_scale(net: "Network") -> int:
+    """The smallest scale (1 to 8) that makes the weights image of `net` at
+    least READABLE_WIDTH pixels wide."""
+    side = square_side(net.sizes[0])
+    cols, _ = grid_shape(net.sizes[1])
+    need = math.ceil((READABLE_WIDTH - 1 - cols) / (cols * side))
+    return max(1, min(8, need))
+
+
 # Beyond these an image is no use to look at, and its bytes would not fit
 # in memory (PNG itself allows 2**31 - 1 a side).
 MAX_SIDE = 1 << 16

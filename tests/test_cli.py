@@ -10,6 +10,7 @@ that the pure-Python backend finishes in seconds.
 """
 
 import gzip
+import random
 import json
 
 import pytest
@@ -236,3 +237,27 @@ def test_subprocess_predict(csv_pair, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 7
     assert all(line in ("0", "1", "2") for line in proc.stdout.splitlines())
+
+
+def test_every_output_is_reported(tmp_path):
+    rng = random.Random(2)
+    csv = tmp_path / "d.csv"
+    csv.write_text("".join("%.3f,%.3f,%d\n" % (rng.random(), rng.random(), i % 2)
+                           for i in range(30)))
+    plot, model = tmp_path / "c.svg", tmp_path / "m.pybp"
+    status, out, err = run(["train", "--csv-train", csv, "--csv-test", csv, "--epochs", "1",
+                            "--plot", plot, "--save", model])
+    assert status == 0, err
+    assert out.splitlines()[-2:] == ["saved model to %s" % model,
+                                     "wrote learning curves to %s" % plot]
+
+
+def test_show_png_picks_a_readable_size(tmp_path):
+    model = tmp_path / "m.pybp"
+    pybp.Network([784, 30, 10], seed=0, backend="python").save(model)
+    status, out, _ = run(["show", model, "--png", tmp_path / "w.png"])
+    assert status == 0
+    assert out.strip() == "wrote %s: 30 first-layer neurons, 679x566 pixels" % (
+        tmp_path / "w.png")
+    status, out, _ = run(["show", model, "--png", tmp_path / "s.png", "--scale", "1"])
+    assert "175x146 pixels" in out

@@ -259,7 +259,7 @@ def test_cli_export_c(tmp_path):
     out = tmp_path / "m.h"
     r = pybp_subprocess(["export-c", model, "-o", out, "--name", "tiny"])
     assert r.returncode == 0, r.stderr
-    assert r.stdout == ""
+    assert r.stdout == "wrote %s: tiny_feedforward for sizes 4-3-2\n" % out
     assert out.read_text() == ex.export_c(pybp.load(model), "tiny",
                                           source="m.pybp")
     r = pybp_subprocess(["export-c", model])  # to stdout, default name

@@ -93,7 +93,8 @@ def cmd_show(args, out, err):
     if args.png is not None:
         check_outputs([("--png", args.png)], [("MODEL", args.model)])
         try:
-            width, height = png.write_weights_png(net, args.png, scale=args.scale,
+            scale = args.scale if args.scale is not None else png.readable_scale(net)
+            width, height = png.write_weights_png(net, args.png, scale=scale,
                                                   normalise=args.normalise)
         except ValueError as exc:
             raise RunError(f"{args.model}: {exc}") from None
@@ -122,6 +123,8 @@ def cmd_export_c(args, out, err):
         out.flush()
     else:
         export_c.write_c(net, args.output, args.name, source=source)
+        say(out, f"wrote {args.output}: {args.name}_feedforward for sizes "
+                 f"{'-'.join(map(str, net.sizes))}")
     return 0
 
 

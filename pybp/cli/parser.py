@@ -230,8 +230,10 @@ def build_parser():
     show.add_argument("model", metavar="MODEL", help="a model file")
     show.add_argument("--png", metavar="FILE.png",
                    help="write the first-layer weights as a grid of images")
-    show.add_argument("--scale", type=_int_type(1), default=1, metavar="N",
-                   help="draw each weight as NxN pixels (default: 1)")
+    show.add_argument("--scale", type=_int_type(1), metavar="N",
+                   help="draw each weight as NxN pixels (default: the smallest "
+                        "scale, up to 8, that makes the image at least "
+                        f"{png.READABLE_WIDTH} pixels wide)")
     show.add_argument("--normalise", choices=png.NORMALISATIONS,
                    default="symmetric",
                    help="per neuron: symmetric (0 is mid-gray, the largest "

@@ -50,6 +50,16 @@ class ProgressBar:
         self.stream.flush()
         self._drawn = len(text)
 
+    def note(self, text):
+        """Show `text` on the bar's line (e.g. what runs after the epoch),
+        until the next redraw or clear()."""
+        if not self.enabled:
+            return
+        pad = " " * max(0, self._drawn - len(text))
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self._drawn = len(text)
+
     def clear(self):
         """Erase the bar (a no-op when nothing was drawn)."""
         if self._drawn:

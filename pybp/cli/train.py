@@ -299,6 +299,9 @@ def cmd_train(args, out, err):
                 record = net.train_epoch(train, settings["mini_batch_size"],
                                          settings["eta"], settings["lmbda"],
                                          progress=bar if bar.enabled else None)
+                # The bar would stand still at count/count while the test
+                # set is evaluated (seconds on the Python backend).
+                bar.note(f"{bar.label}: evaluating on {test.count} test examples")
                 rec = {"epoch": record["epoch"], "correct": net.evaluate(test),
                        "total": test.count, "cost": record["cost"],
                        "seconds": record["seconds"]}
@@ -328,4 +331,6 @@ def cmd_train(args, out, err):
         net.save(args.save)
         if verbose:
             say(out, f"saved model to {args.save}")
+    if args.plot is not None and verbose:
+        say(out, f"wrote learning curves to {args.plot}")
     return 0
