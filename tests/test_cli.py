@@ -10,8 +10,8 @@ that the pure-Python backend finishes in seconds.
 """
 
 import gzip
-import random
 import json
+import random
 
 import pytest
 
