@@ -8,10 +8,21 @@
 #define PYBP__API(name) pybp_##name   /* sgd_epoch -> pybp_sgd_epoch */
 #define PYBP__X(d) ((d)->x)
 #define PYBP__X_OTHER(d) ((d)->x_f32)
-#define PYBP__EXP exp
-#define PYBP__LOG log
-#define PYBP__TANH tanh
+#define PYBP__EXP pybp__exp
+#define PYBP__LOG pybp__log
+#define PYBP__TANH pybp__tanh
+#include "pybp_elementary.h"
 #include "pybp_impl.h"
+
+/* ------------------------------------------------------------------------ */
+/* pybp's own elementary functions (pybp_elementary.h), for tests and tools */
+
+double pybp_exp(double x) { return pybp__exp(x); }
+double pybp_log(double x) { return pybp__log(x); }
+double pybp_tanh(double x) { return pybp__tanh(x); }
+float pybp_expf(float x) { return pybp__expf(x); }
+float pybp_logf(float x) { return pybp__logf(x); }
+float pybp_tanhf(float x) { return pybp__tanhf(x); }
 
 /* ------------------------------------------------------------------------ */
 /* Messages                                                                 */

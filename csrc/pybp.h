@@ -137,6 +137,16 @@ const char *pybp_version(void);
  * it does not say). */
 const char *pybp_compiler(void);
 
+/* pybp's own exp, log and tanh (pybp_elementary.h), which the kernels use:
+ * the same bits on every platform as pybp/_kernels/elementary.py.  The
+ * float versions are the double ones, rounded once to float. */
+double pybp_exp(double x);
+double pybp_log(double x);
+double pybp_tanh(double x);
+float pybp_expf(float x);
+float pybp_logf(float x);
+float pybp_tanhf(float x);
+
 /* 1 if the PYBP_ISA_* path isa can run here (this CPU, this build), else 0.
  * PYBP_ISA_AUTO and PYBP_ISA_SCALAR are always supported. */
 int pybp_isa_supported(int isa);

@@ -11,7 +11,8 @@
 #define PYBP__FLUSH_SUBNORMALS 1
 #define PYBP__X(d) ((d)->x_f32)
 #define PYBP__X_OTHER(d) ((d)->x)
-#define PYBP__EXP expf
-#define PYBP__LOG logf
-#define PYBP__TANH tanhf
+#define PYBP__EXP pybp__expf
+#define PYBP__LOG pybp__logf
+#define PYBP__TANH pybp__tanhf
+#include "pybp_elementary.h"
 #include "pybp_impl.h"

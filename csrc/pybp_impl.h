@@ -13,7 +13,8 @@
  *                     pybp_nparams is then left to pybp.c)
  *   PYBP__X(d)        the data set's inputs of this type (d->x or d->x_f32),
  *   PYBP__X_OTHER(d)  and those of the other type, which must be NULL
- *   PYBP__EXP, PYBP__LOG, PYBP__TANH   the libm functions for the type
+ *   PYBP__EXP, PYBP__LOG, PYBP__TANH   pybp's own functions for the type
+ *                                      (pybp_elementary.h)
  *   PYBP__FLUSH_SUBNORMALS   flush subnormals to zero during calls (float)
  *
  * In float64 every number equals what pybp/_kernels/reference.py computes, bit for

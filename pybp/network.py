@@ -18,6 +18,7 @@ from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
+from ._kernels import elementary
 from ._kernels.reference import argmax
 from .dataset import Dataset, as_dataset
 from .spec import MAX_THREADS, NetSpec
@@ -111,15 +112,41 @@ def _check_count(value, name):
     return value
 
 
+def standard_normals(rng):
+    """Standard normal numbers from rng.random() alone, by the polar method.
+
+    Marsaglia's polar method with pybp's own log (not libm's): u = 2*r1 - 1
+    and v = 2*r2 - 1 from two consecutive rng.random() calls (both exact),
+    s = u*u + v*v; a pair with s == 0 or s >= 1 is dropped and the next two
+    calls tried; else m = sqrt(-2*log(s) / s) and the stream yields u*m,
+    then v*m.  sqrt is IEEE-754's correctly rounded one, so the numbers are
+    the same on every platform.
+    """
+    random = rng.random
+    log = elementary.log
+    sqrt = math.sqrt
+    while True:
+        u = 2.0 * random() - 1.0
+        v = 2.0 * random() - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            m = sqrt(-2.0 * log(s) / s)
+            yield u * m
+            yield v * m
+
+
 def init_params(spec, seed, init="normal"):
     """Parameters drawn from random.Random(seed) in flat-layout order.
 
     "normal": every W and b ~ N(0, 1).  "scaled": W ~ N(0, 1/n_in), b ~ N(0, 1).
+    Parameter p, in flat-layout order, is z_p * sigma with z_0, z_1, ... one
+    stream of standard_normals(random.Random(seed)) (sigma = 1.0 leaves z_p
+    as it is).
     """
     if init not in INITS:
         raise ValueError("init must be one of %s, got %r" % (", ".join(INITS), init))
     rng = random.Random(seed)
-    gauss = rng.gauss
+    draw = standard_normals(rng).__next__
     # Allocated whole first: a network too large for memory fails here at
     # once, not after drawing parameters for hours.
     try:
@@ -132,9 +159,9 @@ def init_params(spec, seed, init="normal"):
     for layer in spec.layers():
         sigma = 1.0 / math.sqrt(layer.n_in) if init == "scaled" else 1.0
         for i in range(layer.w, layer.b):
-            params[i] = gauss(0.0, sigma)
+            params[i] = draw() * sigma
         for i in range(layer.b, layer.end):
-            params[i] = gauss(0.0, 1.0)
+            params[i] = draw()
     return params
 
 

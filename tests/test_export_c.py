@@ -271,3 +271,21 @@ def test_cli_export_c(tmp_path):
     r = pybp_subprocess(["export-c", tmp_path / "missing.pybp", "-o", out])
     assert r.returncode == 1
     assert "missing.pybp" in error_lines(r.stderr)[0]
+
+
+def test_elementary_text_is_the_c_cores():
+    """export_c's exp/log/tanh are csrc/pybp_elementary.h's, character for character."""
+    header = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "csrc", "pybp_elementary.h")
+    if not os.path.exists(header):
+        pytest.skip("no csrc/ beside the tests")
+    with open(header, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"/\* pybp elementary begin \*/\n(.*?)/\* pybp elementary end \*/\n",
+                  text, re.S)
+    assert m is not None
+    assert ex.ELEMENTARY_C == m.group(1)
+    net = pybp.Network([2, 3, 2], ["tanh", "softmax"], "log-likelihood", seed=1,
+                       backend="python")
+    assert ex.ELEMENTARY_C in ex.export_c(net, name="m")
+    assert not re.search(r"[^_](exp|tanh|log)\(", ex.ELEMENTARY_C)

@@ -12,8 +12,9 @@ double operations, spelled out in docs/exactness.md:
   it is that loop; from 3.12 on it is compensated; never ``math.fsum``);
 * a product is rounded before it is added (the C core is built with
   -ffp-contract=off, so no fused multiply-add);
-* transcendental functions are libm's ``exp``, ``log`` and ``tanh``, called
-  through ``math`` with branches that keep them from overflowing.
+* ``exp``, ``log`` and ``tanh`` are pybp's own (``elementary``: fixed
+  sequences of double operations, not libm), with branches that keep ``exp``
+  from overflowing.
 
 The functions read like docs/math.md: ``feedforward``, ``delta`` (BP1),
 ``backward`` (BP1-BP2 for one example), ``add_gradient`` (BP3-BP4 into the
@@ -33,9 +34,12 @@ from array import array
 from operator import mul
 from struct import pack as _pack
 
-_exp = math.exp
-_tanh = math.tanh
-_log = math.log
+from . import elementary
+
+# pybp's own functions, not libm's: the same bits on every platform.
+_exp = elementary.exp
+_tanh = elementary.tanh
+_log = elementary.log
 
 # --- sums -------------------------------------------------------------------
 
@@ -163,7 +167,7 @@ def derivative(name, z, a):
 
 
 def ln(x):
-    """log(x) as C's libm gives it: -inf at 0 and NaN below, where math.log raises."""
+    """log(x), -inf at 0 and NaN below (elementary.log does this already)."""
     if x > 0.0:
         return _log(x)
     if x == 0.0:

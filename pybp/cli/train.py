@@ -31,7 +31,7 @@ DEFAULTS = {"sizes": [784, 30, 10], "activation": "sigmoid",
 MAX_CLASSES = 1000
 # Networks with this many parameters take a noticeable time to draw.
 SLOW_INIT = 10 ** 7
-DRAWS_PER_SECOND = 1.5e6  # random.gauss into an array, CPython 3.11
+DRAWS_PER_SECOND = 1.5e6  # initial parameter draws per second, CPython 3.11 (at least)
 
 # Command-line option -> settings key (checkpoint.SETTINGS).
 _OPTION_KEYS = {"sizes": "sizes", "activation": "activations", "cost": "cost",
