@@ -110,19 +110,31 @@ def matches(expected, got):
 
 
 def elide_like(expected, got):
-    """The real output, cut where the document's block has "...": the lines
-    whose beginning (up to a colon) the document showed are kept, the rest
-    become "..." (review the diff: numbers in the prose may need a change
-    too)."""
+    """The real output, cut where the document's block has "...": the block
+    is segments between "..." lines; the first segment takes the first lines
+    of the output, the last one the last lines, one in between the lines
+    from where its first line's beginning (up to a colon) turns up.  Review
+    the diff: numbers in the prose may need a change too."""
+    got = [re.sub(r"from \S*data/mnist", "from …/data/mnist", g) for g in got]
     if "..." not in expected:
         return got
-    shown = {normalise(e).split(":")[0] for e in expected if e != "..."}
-    out = []
-    for g in got:
-        if normalise(g).split(":")[0] in shown:
-            out.append(g)
-        elif not out or out[-1] != "...":
-            out.append("...")
+    segments, current = [], []
+    for e in expected:
+        if e == "...":
+            segments.append(current)
+            current = []
+        else:
+            current.append(e)
+    segments.append(current)
+    out, at = list(got[:len(segments[0])]), len(segments[0])
+    for seg in segments[1:-1]:
+        head = normalise(seg[0]).split(":")[0] if seg else None
+        start = next((i for i in range(at, len(got))
+                      if normalise(got[i]).split(":")[0] == head), at)
+        out += ["..."] + got[start:start + len(seg)]
+        at = start + len(seg)
+    tail = segments[-1]
+    out += ["..."] + (got[len(got) - len(tail):] if tail else [])
     return out
 
 

@@ -4,7 +4,7 @@
     text = export_c(net, name="mnist")        # the C source, as a string
     write_c(net, "mnist.h", name="mnist")     # written atomically
 
-The generated file needs nothing but libm and allocates nothing.  Its
+The generated file calls no library function and allocates nothing.  Its
 feedforward performs the float64 operations of pybp's reference in the same
 order (docs/exactness.md), so compiled without contraction into fused
 multiply-adds (-ffp-contract=off, no -ffast-math) it returns the same bits as
