@@ -101,8 +101,22 @@
 #ifdef __FAST_MATH__
 #error "pybp must not be built with -ffast-math: it changes result bits"
 #endif
-#if FLT_EVAL_METHOD != 0
+/*
+ * Every operation must round to its own type.  FLT_EVAL_METHOD 0 says so;
+ * 1 says float operations are evaluated in double (double ones still in
+ * double), which is harmless for the float64 instance but would round the
+ * float32 one's sums once instead of at every step.  GCC reports 1 on s390x
+ * in the strict -std=c99 mode and then really widens float arithmetic
+ * (ldebr/mdbr/adbr/ledbr instead of meebr/aebr), although the hardware has
+ * single-precision instructions: -fexcess-precision=fast lets it use them
+ * (FLT_EVAL_METHOD 0), and csrc/Makefile and build_ffi.py pass it there.
+ * 2 (x87) or -1 (unknown) is refused for both.
+ */
+#if PYBP__REAL_SIZE == 8 && FLT_EVAL_METHOD != 0 && FLT_EVAL_METHOD != 1
 #error "pybp needs double arithmetic in double precision (i386: -msse2 -mfpmath=sse)"
+#endif
+#if PYBP__REAL_SIZE == 4 && FLT_EVAL_METHOD != 0
+#error "pybp's float32 instance needs float arithmetic in single precision (s390x: -fexcess-precision=fast; i386: -msse2 -mfpmath=sse)"
 #endif
 
 /* No contraction into fused multiply-adds even if the build flags forget

@@ -61,8 +61,11 @@ def compile_args():
     if os.name == "nt":  # MSVC: precise mode neither contracts nor reorders
         return ["/fp:precise"]
     args = list(CFLAGS)
-    if platform.machine().lower() in ("i386", "i486", "i586", "i686", "x86"):
+    machine = platform.machine().lower()
+    if machine in ("i386", "i486", "i586", "i686", "x86"):
         args += ["-msse2", "-mfpmath=sse"]
+    if machine == "s390x":  # float arithmetic in float (csrc/Makefile says why)
+        args += ["-fexcess-precision=fast"]
     return args
 
 

@@ -1,0 +1,171 @@
+"""The golden cases (tests/golden): both backends, every instruction-set path.
+
+The files hold fixed networks, inputs and the reference's results as hex
+floats (tests/golden/README.md); csrc/test_golden.c reads the same files,
+and .ci/platforms runs that on other platforms.  Here: the reference and the
+C core on each path must give exactly those bits (compared as bits, so -0.0
+and NaN count too); float32 must come within the stated bounds; and the
+files must be what make_golden.py writes, byte for byte.
+"""
+
+import importlib.util
+import math
+import os
+from array import array
+
+import pytest
+
+import pybp
+from pybp.dataset import Dataset
+
+from helpers import bits
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+
+
+def _load_maker():
+    spec = importlib.util.spec_from_file_location(
+        "make_golden", os.path.join(GOLDEN, "make_golden.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_golden = _load_maker()
+MANIFEST, RESULTS_DIGEST = make_golden.read_manifest(GOLDEN)
+NAMES = [name for name, _ in MANIFEST]
+
+
+class Case:
+    """One golden file, read into a network, a Dataset and expected values."""
+
+    def __init__(self, name):
+        f = make_golden.read_case(os.path.join(GOLDEN, name + ".txt"))
+        fl = make_golden.floats
+        self.name = name
+        self.sizes = [int(v) for v in f["sizes"]]
+        self.activations = f["activations"]
+        self.cost = f["cost"][0]
+        self.params = fl(f["params"])
+        count, n_in, n_out = int(f["count"][0]), self.sizes[0], self.sizes[-1]
+        if "x" in f:
+            xin, kw = array("d", fl(f["x"])), {"n_inputs": n_in}
+        else:
+            xin = bytes(int(v) for v in f["x_u8"])
+            kw = {"n_inputs": n_in, "divisor": fl(f["divisor"])[0]}
+        if "labels" in f:
+            self.data = Dataset(xin, labels=[int(v) for v in f["labels"]], **kw)
+        else:
+            y = fl(f["y"])
+            self.data = Dataset(xin, [y[i * n_out:(i + 1) * n_out]
+                                      for i in range(count)], **kw)
+        self.eta = fl(f["eta"])[0]
+        self.lmbda = fl(f["lmbda"])[0]
+        self.n = int(f["n"][0])
+        self.mbs = int(f["mini_batch_size"][0])
+        self.perm = [int(v) for v in f["perm"]]
+        self.expected = {k: fl(f[k]) for k in
+                         ("out", "cost_total", "gradient", "update", "epoch",
+                          "epoch_cost")}
+        self.expected["correct"] = int(f["correct"][0])
+
+    def compute(self, backend, dtype="float64", threads=None):
+        """Every golden quantity, computed by `backend` through the kernels."""
+        net = pybp.Network.from_params(self.sizes, self.activations, self.cost,
+                                       self.params, backend=backend, dtype=dtype)
+        k, spec = net.kernels, net.spec
+        data = self.data.inputs_as(dtype)
+        params = net.params
+        got = {"out": list(k.forward_outputs(spec, params, data)),
+               "cost_total": [k.cost_total(spec, params, data, 0.0)],
+               "gradient": list(k.gradient(spec, params, data)),
+               "correct": k.evaluate(spec, params, data)}
+        updated = array(params.typecode, params)
+        k.update_mini_batch(spec, updated, data, self.eta, self.lmbda, self.n)
+        got["update"] = list(updated)
+        trained = array(params.typecode, params)
+        kw = {} if threads is None else {"threads": threads}
+        total = k.sgd_epoch(spec, trained, data, self.perm, self.mbs, self.eta,
+                            self.lmbda, self.n, 0.0, **kw)
+        got["epoch"], got["epoch_cost"] = list(trained), [total]
+        return got
+
+
+CASES = {name: Case(name) for name in NAMES}
+
+
+def assert_bits(got, expected, name):
+    for key, want in expected.items():
+        if key == "correct":
+            assert got[key] == want, (name, key)
+            continue
+        if bits(got[key]) != bits(want):
+            i = next(i for i, (a, b) in enumerate(zip(got[key], want))
+                     if bits([a]) != bits([b]))
+            pytest.fail("%s %s[%d]: %s, expected %s"
+                        % (name, key, i, got[key][i].hex(), want[i].hex()))
+
+
+def test_manifest_matches_the_files():
+    assert NAMES == [c[0] for c in make_golden.CASES]
+    texts = []
+    for name, digest in MANIFEST:
+        with open(os.path.join(GOLDEN, name + ".txt"), encoding="ascii",
+                  newline="") as f:
+            text = f.read()
+        assert make_golden.sha256(text) == digest, name
+        texts.append((name, text.split("expected 0\n", 1)[1]))
+    assert make_golden.sha256(make_golden.results_text(texts)) == RESULTS_DIGEST
+
+
+def test_every_activation_and_cost_is_covered():
+    acts = {a for c in CASES.values() for a in c.activations}
+    assert acts == {"sigmoid", "tanh", "relu", "identity", "softmax"}
+    assert {c.cost for c in CASES.values()} == {
+        "quadratic", "cross-entropy", "log-likelihood"}
+    assert any(c.data.count == 1 for c in CASES.values())
+    assert any(1 in c.sizes for c in CASES.values())
+
+
+def test_regenerating_writes_the_same_bytes(tmp_path):
+    """make_golden.py, run twice, writes the committed files byte for byte."""
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        make_golden.main(["make_golden.py", str(out)])
+    for name in NAMES + ["MANIFEST"]:
+        fname = name if name == "MANIFEST" else name + ".txt"
+        a = (tmp_path / "a" / fname).read_bytes()
+        assert a == (tmp_path / "b" / fname).read_bytes(), fname
+        with open(os.path.join(GOLDEN, fname), "rb") as f:
+            assert a == f.read(), fname
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference(name):
+    assert_bits(CASES[name].compute("python"), CASES[name].expected, name)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name", NAMES)
+def test_c_core(isa, name, threads):
+    case = CASES[name]
+    assert_bits(case.compute("c", threads=threads), case.expected, name)
+
+
+def close(r, e, tol):
+    """max |r - e| <= tol * (max |e| + 1e-3), as in test_float32.py."""
+    top = max(abs(v) for v in e)
+    return max(abs(a - b) for a, b in zip(r, e)) <= tol * (top + 1e-3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_is_close(isa, name):
+    """float32 from the rounded parameters and inputs: within 1e-5 of the
+    golden float64 outputs and costs, 1e-4 of gradients and parameters."""
+    case = CASES[name]
+    got = case.compute("c", dtype="float32")
+    for key, tol in (("out", 1e-5), ("cost_total", 1e-5), ("epoch_cost", 1e-5),
+                     ("gradient", 1e-4), ("update", 1e-4), ("epoch", 1e-4)):
+        assert close(got[key], case.expected[key], tol), (name, key)
+    assert all(math.isfinite(v) for v in got["epoch"])
