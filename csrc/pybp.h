@@ -15,6 +15,17 @@
  * reference (pybp/_kernels/reference.py) computes; docs/exactness.md spells out the
  * order of operations both follow.
  *
+ * Building a program against the library (make -C csrc install PREFIX=...,
+ * see examples/README.md):
+ *   cc $(pkg-config --cflags pybp) app.c $(pkg-config --libs pybp)
+ *       that is, -I$PREFIX/include ... -L$PREFIX/lib -lpybp (libpybp.so);
+ *   cc -I$PREFIX/include app.c $PREFIX/lib/libpybp.a -lm -pthread
+ *       for the static library;
+ *   CMake: find_package(pybp) and target_link_libraries(app pybp::pybp)
+ *       (or pybp::pybp_static).
+ * The library is compiled with the floating-point flags its exactness
+ * needs; programs that call it need none.
+ *
  * The block between the two "cdef" marker comments is read verbatim by the
  * cffi builder (pybp/_build_ffi.py), so it must stay plain declarations:
  * no preprocessor conditionals, no macros with expressions.
