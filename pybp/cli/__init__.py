@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from .. import DivergenceError
 from ..backends import BackendError
+from ..data import MnistNotFoundError
 from .common import RunError, UsageError, say
 from .facts import info
 from .parser import build_parser
@@ -31,6 +32,15 @@ __all__ = ["RunError", "UsageError", "build_parser", "info", "main"]
 def _one_line(text):
     """Error messages go on one line; multi-line ones are joined."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _say_lines(stream, text):
+    """A message of several lines: the first as the error, each one after it
+    prefixed with "pybp: ", so that every line says who wrote it."""
+    lines = [line.rstrip() for line in str(text).splitlines() if line.strip()]
+    say(stream, "pybp: error: " + (lines[0] if lines else ""))
+    for line in lines[1:]:
+        say(stream, "pybp: " + line)
 
 
 def _describe(exc):
@@ -70,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError):
             pass
+        return 1
+    except MnistNotFoundError as exc:
+        if debug:
+            raise
+        # A list of the places looked at and what to do: kept as lines.
+        _say_lines(err, str(exc))
         return 1
     except (RunError, ValueError, TypeError, OSError, BackendError,
             MemoryError, DivergenceError) as exc:
