@@ -1,5 +1,5 @@
-"""The `pybp` command: train, evaluate, predict, info, show, export-c, bench
-(docs/cli.md).
+"""The `pybp` command: train, evaluate, predict, info, show, export-c, data,
+bench (docs/cli.md).
 
 main(argv) returns the exit code instead of exiting, so tests and other
 programs can call it in-process.  Exit codes: 0 success, 1 a runtime error
@@ -8,9 +8,10 @@ error (bad options), 130 interrupted.  Errors are one line on stderr,
 ``pybp: error: ...``, never a traceback (set PYBP_DEBUG=1 to get one).
 
 The package, one job a module: parser (the options), train (`pybp train`),
-commands (evaluate, predict, show, export-c, bench), facts (`pybp info` and
-info()), progress (the progress bar of training) and common (the errors
-and output helpers they share).
+commands (evaluate, predict, show, export-c, bench), download (`pybp data
+mnist`), facts (`pybp info` and info()), progress (the progress bar of
+training and downloads) and common (the errors and output helpers they
+share).
 """
 
 from __future__ import annotations
