@@ -524,6 +524,7 @@ def test_pybp_data_is_the_default_directory(tmp_path, srv, monkeypatch):
     monkeypatch.setattr(download, "download_mnist",
                         lambda directory, *a, **k: got.append(directory))
     status, out, err = run(["data", "mnist", "--url", base + "good/"])
+    assert status == 0, err
     assert got == [str(tmp_path / "env")]
 
 

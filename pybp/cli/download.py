@@ -33,13 +33,20 @@ def _line(fetched):
             f"({how}{again}verified)")
 
 
+def _same_directory(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _where_train_looks(directory):
     """The line that says whether `pybp train` will find this directory."""
     try:
         found = data.find_mnist()
     except data.MnistNotFoundError:  # pragma: no cover - it was just written
         found = None
-    if found is not None and os.path.samefile(found, directory):
+    if found is not None and _same_directory(found, directory):
         return f"MNIST is in {directory}; pybp train and pybp evaluate find it there"
     return (f"MNIST is in {directory}; pass --data {directory} to pybp train "
             f"and pybp evaluate, or set PYBP_DATA to it")
