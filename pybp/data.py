@@ -28,8 +28,8 @@ from pybp.dataset import Dataset
 from pybp.files import named_os_error
 
 __all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx", "is_idx",
-           "read_idx_inputs", "load_mnist", "find_mnist", "load_csv",
-           "read_csv_inputs"]
+           "read_idx_inputs", "load_mnist", "find_mnist", "mnist_user_dir",
+           "load_csv", "read_csv_inputs"]
 
 
 class DataError(ValueError):
@@ -37,7 +37,12 @@ class DataError(ValueError):
 
 
 class MnistNotFoundError(DataError, FileNotFoundError):
-    """The MNIST files are not where pybp looked (also a FileNotFoundError)."""
+    """The MNIST files are not where pybp looked (also a FileNotFoundError).
+
+    Its text has several lines: the places looked at, one a line, and what
+    to do.  ``places`` lists those directories."""
+
+    places: list = []
 
 
 IdxData = namedtuple("IdxData", "dims data")
@@ -217,13 +222,84 @@ _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 _VALIDATION_SIZE = 10000
 
 
-def _mnist_help(places):
-    return ("MNIST not found; pybp looked in:\n%s\n"
-            "It needs the four files of the MNIST database (%s, each plain "
-            "or gzipped as .gz), from http://yann.lecun.com/exdb/mnist/ or "
-            "a mirror; a source checkout of pybp ships them in data/mnist.  "
-            "Pass the directory explicitly or set PYBP_DATA to it."
-            % ("\n".join("  " + p for p in places), ", ".join(_MNIST_FILES)))
+def _user_data_dir(platform, environ, home):
+    """The per-user data directory of pybp by the platform's convention."""
+    if platform == "win32":
+        base = environ.get("LOCALAPPDATA") or os.path.join(home, "AppData", "Local")
+    elif platform == "darwin":
+        base = os.path.join(home, "Library", "Application Support")
+    else:
+        # The XDG base directory rules: a relative $XDG_DATA_HOME is ignored.
+        base = environ.get("XDG_DATA_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.join(home, ".local", "share")
+    return os.path.join(base, "pybp")
+
+
+def mnist_user_dir():
+    r"""Where MNIST goes for this user when no directory is named:
+    $XDG_DATA_HOME/pybp/mnist or ~/.local/share/pybp/mnist on Linux and
+    other Unix systems, ~/Library/Application Support/pybp/mnist on macOS,
+    %LOCALAPPDATA%\pybp\mnist on Windows.  `pybp data mnist` downloads
+    there and find_mnist looks there last."""
+    return os.path.join(_user_data_dir(sys.platform, os.environ,
+                                       os.path.expanduser("~")), "mnist")
+
+
+def _checkout_mnist():
+    """data/mnist of the source checkout pybp is imported from, or None when
+    pybp is an installed copy (its parent directory is no checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "csrc").is_dir():
+        return str(root / "data" / "mnist")
+    return None
+
+
+def _default_places():
+    """Where find_mnist looks when neither a directory nor PYBP_DATA is
+    given, in order, each place once."""
+    places = [os.path.join(os.getcwd(), "data", "mnist"), _checkout_mnist(),
+              mnist_user_dir()]
+    seen, unique = set(), []
+    for place in places:
+        if place is None:
+            continue
+        key = os.path.normcase(os.path.realpath(place))
+        if key not in seen:
+            seen.add(key)
+            unique.append(place)
+    return unique
+
+
+def _mnist_help(places, origin):
+    """The text of MnistNotFoundError: a line per place looked at, then what
+    to do.  origin: "explicit", "PYBP_DATA" or "default"."""
+    lines = ["MNIST not found; pybp looked in:"]
+    for place in places:
+        lines.append("  %s%s: %s" % (place, " (PYBP_DATA)" if origin == "PYBP_DATA"
+                                     else "", _what_is_missing(place)))
+    if origin == "PYBP_DATA":
+        lines.append("PYBP_DATA is set, so pybp looks nowhere else: correct "
+                     "it, unset it, or pass --data DIR.")
+        lines.append("To download MNIST there: pybp data mnist")
+    elif origin == "explicit":
+        lines.append("To download MNIST there: pybp data mnist %s"
+                     % _shell_word(places[0]))
+    else:
+        lines.append("To download MNIST (into %s): pybp data mnist"
+                     % mnist_user_dir())
+        lines.append("Or give the directory holding it: --data DIR, or set "
+                     "PYBP_DATA.")
+    lines.append("MNIST is four files, each plain or .gz: "
+                 + ", ".join(_MNIST_FILES) + ".")
+    return "\n".join(lines)
+
+
+def _shell_word(text):
+    """text as one word of a shell command line (quoted when it has to be)."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", text, re.ASCII):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def _mnist_path(directory, base):
@@ -235,11 +311,13 @@ def _mnist_path(directory, base):
     return None
 
 
-def _describe_place(directory):
+def _what_is_missing(directory):
+    if not os.path.exists(directory):
+        return "no such directory"
     if not os.path.isdir(directory):
-        return "%s (no such directory)" % directory
+        return "not a directory"
     missing = [b for b in _MNIST_FILES if _mnist_path(directory, b) is None]
-    return "%s (missing %s)" % (directory, ", ".join(missing))
+    return "missing " + ", ".join(missing)
 
 
 def find_mnist(explicit=None):
@@ -247,20 +325,25 @@ def find_mnist(explicit=None):
 
     Looks at `explicit` if given, else $PYBP_DATA if set (either one is taken
     at its word: no fallback, so a typo is reported rather than papered
-    over), else data/mnist in the current directory, else data/mnist next to
-    the pybp package (a source checkout).
+    over), else, in order, data/mnist in the current directory, data/mnist
+    of the source checkout pybp is imported from, and the per-user
+    directory `pybp data mnist` downloads into (mnist_user_dir()).
+
+    Raises MnistNotFoundError, whose text has one line per place looked at
+    and says how to get MNIST; its ``places`` are those directories.
     """
     if explicit is not None:
-        places = [os.fspath(explicit)]
+        places, origin = [os.fspath(explicit)], "explicit"
     elif os.environ.get("PYBP_DATA"):
-        places = [os.environ["PYBP_DATA"]]
+        places, origin = [os.environ["PYBP_DATA"]], "PYBP_DATA"
     else:
-        places = [os.path.join(os.getcwd(), "data", "mnist"),
-                  str(Path(__file__).resolve().parents[1] / "data" / "mnist")]
+        places, origin = _default_places(), "default"
     for place in places:
         if all(_mnist_path(place, b) for b in _MNIST_FILES):
             return place
-    raise MnistNotFoundError(_mnist_help([_describe_place(p) for p in places]))
+    error = MnistNotFoundError(_mnist_help(places, origin))
+    error.places = places
+    raise error
 
 
 def _mnist_pair(directory, images_base, labels_base):

@@ -1,16 +1,18 @@
 """Files: the one module that writes them, and reads that name the file.
 
 Every writer in pybp (models, checkpoints, C exports, PNG and SVG images)
-saves through save_file, which replaces a file atomically; reads go
-through read_bytes.  An OSError from either names the file.
+saves through save_file, which replaces a file atomically; a file that
+arrives in pieces (a download) is written through PartialFile, which puts
+it in place just as atomically and can be continued after an interruption.
+Reads go through read_bytes.  An OSError from any of them names the file.
 """
 
 import errno
 import os
 import stat
 
-__all__ = ["Reader", "check_writable", "directory_error", "named_os_error", "read_bytes",
-           "save_file"]
+__all__ = ["PartialFile", "Reader", "check_writable", "directory_error", "make_directory",
+           "named_os_error", "read_bytes", "save_file"]
 
 
 def directory_error(path, what):
@@ -108,16 +110,21 @@ def _name_max(directory):
         return 255
 
 
-def _temporary_name(directory, name):
-    """A temporary file name beside `name` that fits the file system's name
-    limit however long `name` is: `.NAME.XXXXXXXX.tmp`, NAME shortened to fit."""
-    room = _name_max(directory) - len("." + ".00000000.tmp")
+def _shortened(name, room):
+    """name, cut to at most `room` bytes of the file system's encoding."""
     raw = os.fsencode(name)
     if len(raw) > room:
         name = os.fsdecode(raw[:room]).rstrip("\udcff") or "pybp"
         while len(os.fsencode(name)) > room:  # a multi-byte character cut in two
             name = name[:-1]
-    return ".%s.%s.tmp" % (name, os.urandom(4).hex())
+    return name
+
+
+def _temporary_name(directory, name):
+    """A temporary file name beside `name` that fits the file system's name
+    limit however long `name` is: `.NAME.XXXXXXXX.tmp`, NAME shortened to fit."""
+    room = _name_max(directory) - len("." + ".00000000.tmp")
+    return ".%s.%s.tmp" % (_shortened(name, room), os.urandom(4).hex())
 
 
 def check_writable(path, what="a file to save a model to"):
@@ -214,3 +221,137 @@ def _naming(exc, path):
     if exc.errno is None:
         return exc
     return OSError(exc.errno, exc.strerror, path)
+
+
+def make_directory(path):
+    """Create directory `path` and any missing parents (an existing
+    directory is fine); the OSError of a failure names the directory."""
+    path = os.fspath(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "exists and is not a directory",
+                              path) from None
+    except OSError as exc:
+        raise _naming(exc, path) from None
+
+
+def _partial_name(directory, name):
+    """The fixed name of `name`'s partial file, `.NAME.part`, NAME shortened
+    to fit the file system's name limit.  Fixed, so that a later writer
+    finds what an interrupted one left."""
+    room = _name_max(directory) - len("." + ".part")
+    return ".%s.part" % _shortened(name, room)
+
+
+class PartialFile:
+    """A file written in pieces, then put in place atomically.
+
+    The bytes go to a partial file beside `path` (``.NAME.part``, in the
+    same directory, so the final rename stays on one file system).
+    commit() flushes them to disk and renames the partial file onto `path`
+    in one step: readers of `path` see the old file or the whole new one,
+    never a part.  discard() removes the partial file; close() without
+    commit() leaves it, so that a later PartialFile(path, resume=True)
+    continues where this one stopped (``size`` bytes are already there).
+    A symbolic link at `path` is written through, as by save_file.  Every
+    OSError names `path`; `path` itself is untouched until commit().
+
+    Meant for regular files: a directory, device or pipe at `path` is
+    refused.
+    """
+
+    def __init__(self, path, resume=False, what="a file to download to"):
+        self.path = _target(os.fspath(path))
+        if os.path.isdir(self.path):
+            raise directory_error(self.path, what)
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            raise OSError(errno.EINVAL, "is not a regular file", self.path)
+        directory, name = os.path.split(self.path)
+        directory = directory or os.curdir
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(errno.ENOENT, "no such directory to write "
+                                    "a file in", directory)
+        if len(os.fsencode(name)) > _name_max(directory):
+            raise OSError(errno.ENAMETOOLONG, "file name too long", self.path)
+        self._directory = directory
+        self.partial = os.path.join(directory, _partial_name(directory, name))
+        flags = (os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
+                 | getattr(os, "O_NOFOLLOW", 0))  # never write through a planted link
+        try:
+            # 0o666 before the umask: the permissions a plain open() gives.
+            fd = os.open(self.partial, flags, 0o666)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+        self._f = os.fdopen(fd, "r+b")
+        try:
+            if resume:
+                self.size = self._f.seek(0, os.SEEK_END)
+            else:
+                self._f.truncate(0)
+                self.size = 0
+        except BaseException as exc:
+            self._f.close()
+            if isinstance(exc, OSError):
+                raise _naming(exc, self.path) from None
+            raise
+
+    @property
+    def closed(self):
+        return self._f.closed
+
+    def write(self, data):
+        """Append `data` to the partial file."""
+        try:
+            self._f.write(data)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+        self.size += len(data)
+
+    def restart(self):
+        """Empty the partial file, to write it again from its first byte."""
+        try:
+            self._f.seek(0)
+            self._f.truncate(0)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+        self.size = 0
+
+    def flush(self):
+        """Push what was written to disk, so that the partial file can be
+        read back (e.g. checked) before commit()."""
+        try:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+
+    def commit(self):
+        """Flush, close and rename the partial file onto `path`."""
+        try:
+            self.flush()
+            self._f.close()
+            os.replace(self.partial, self.path)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+        _fsync_directory(self._directory)
+
+    def discard(self):
+        """Close and remove the partial file (a no-op for one committed)."""
+        self._f.close()
+        try:
+            os.remove(self.partial)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _naming(exc, self.partial) from None
+
+    def close(self):
+        """Close, keeping the partial file for a later resume."""
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -199,7 +199,7 @@ def test_mnist_missing(tmp_path):
     assert isinstance(e.value, DataError)
     msg = str(e.value)
     assert "nowhere" in msg and "no such directory" in msg
-    assert "train-images-idx3-ubyte" in msg and "data/mnist" in msg
+    assert "train-images-idx3-ubyte" in msg and "pybp data mnist" in msg
     d = fake_mnist(tmp_path / "m")
     (d / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(data.MnistNotFoundError, match="missing t10k-labels"):

@@ -1,5 +1,5 @@
-"""The `pybp` command: train, evaluate, predict, info, show, export-c, bench
-(docs/cli.md).
+"""The `pybp` command: train, evaluate, predict, info, show, export-c, data,
+bench (docs/cli.md).
 
 main(argv) returns the exit code instead of exiting, so tests and other
 programs can call it in-process.  Exit codes: 0 success, 1 a runtime error
@@ -8,9 +8,10 @@ error (bad options), 130 interrupted.  Errors are one line on stderr,
 ``pybp: error: ...``, never a traceback (set PYBP_DEBUG=1 to get one).
 
 The package, one job a module: parser (the options), train (`pybp train`),
-commands (evaluate, predict, show, export-c, bench), facts (`pybp info` and
-info()), progress (the progress bar of training) and common (the errors
-and output helpers they share).
+commands (evaluate, predict, show, export-c, bench), download (`pybp data
+mnist`), facts (`pybp info` and info()), progress (the progress bar of
+training and downloads) and common (the errors and output helpers they
+share).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 from .. import DivergenceError
 from ..backends import BackendError
+from ..data import MnistNotFoundError
 from .common import RunError, UsageError, say
 from .facts import info
 from .parser import build_parser
@@ -31,6 +33,15 @@ __all__ = ["RunError", "UsageError", "build_parser", "info", "main"]
 def _one_line(text):
     """Error messages go on one line; multi-line ones are joined."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _say_lines(stream, text):
+    """A message of several lines: the first as the error, each one after it
+    prefixed with "pybp: ", so that every line says who wrote it."""
+    lines = [line.rstrip() for line in str(text).splitlines() if line.strip()]
+    say(stream, "pybp: error: " + (lines[0] if lines else ""))
+    for line in lines[1:]:
+        say(stream, "pybp: " + line)
 
 
 def _describe(exc):
@@ -70,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError):
             pass
+        return 1
+    except MnistNotFoundError as exc:
+        if debug:
+            raise
+        # A list of the places looked at and what to do: kept as lines.
+        _say_lines(err, str(exc))
         return 1
     except (RunError, ValueError, TypeError, OSError, BackendError,
             MemoryError, DivergenceError) as exc:

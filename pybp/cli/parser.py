@@ -7,8 +7,9 @@ main() calls it as func(args, out, err).
 import argparse
 import math
 
-from .. import ACTIVATIONS, COSTS, __version__, backends, gradbench, png
+from .. import ACTIVATIONS, COSTS, __version__, backends, download, gradbench, png
 from ..checkpoint import SEED_MAX
+from ..data import mnist_user_dir
 from ..spec import MAX_THREADS
 from .commands import (
     cmd_bench_gradient,
@@ -18,6 +19,7 @@ from .commands import (
     cmd_show,
 )
 from .common import UsageError
+from .download import cmd_data_mnist
 from .facts import cmd_info
 from .train import cmd_train
 
@@ -121,8 +123,10 @@ def build_parser():
                     "quadratic cost, eta 3.0, mini-batch 10, 30 epochs, seed 0.")
     g = t.add_argument_group("data")
     g.add_argument("--data", metavar="DIR",
-                   help="MNIST directory (default: $PYBP_DATA, else "
-                        "./data/mnist, else the source checkout's data/mnist)")
+                   help="MNIST directory (default: $PYBP_DATA, else the first "
+                        "of ./data/mnist, the source checkout's data/mnist and "
+                        "the per-user directory of 'pybp data mnist' that has "
+                        "it)")
     g.add_argument("--csv-train", metavar="FILE",
                    help="train on a CSV file of rows feature,...,label "
                         "instead of MNIST (needs --csv-test)")
@@ -191,7 +195,8 @@ def build_parser():
                        description="Count the test examples a saved model "
                                    "classifies correctly.")
     e.add_argument("model", metavar="MODEL", help="a model file (pybp train --save)")
-    e.add_argument("--data", metavar="DIR", help="MNIST directory")
+    e.add_argument("--data", metavar="DIR",
+                   help="MNIST directory (default: as for pybp train)")
     e.add_argument("--csv", metavar="FILE",
                    help="evaluate on a CSV file of rows feature,...,label "
                         "instead of MNIST's test set")
@@ -256,6 +261,36 @@ def build_parser():
     x.add_argument("--name", default="model", metavar="PREFIX",
                    help="prefix of the generated identifiers (default: model)")
     x.set_defaults(func=cmd_export_c)
+
+    d = sub.add_parser("data", help="download data sets (MNIST)",
+                       description="Download the data sets pybp trains on.")
+    dsub = d.add_subparsers(dest="dataset", metavar="DATASET", parser_class=_Parser)
+    dsub.required = True
+    default_mirrors = " ".join(download.DEFAULT_MIRRORS)
+    m = dsub.add_parser(
+        "mnist", help="download MNIST's four files, verified",
+        description="Download MNIST's four files (training and test images "
+                    "and labels, 11 MB) into DIR.  Each file is checked "
+                    "against a pinned SHA-256 before it is put in place, "
+                    "atomically; a file already there and right is kept; a "
+                    "download that stopped part way is continued where the "
+                    "server allows it.  Mirrors are tried in order until one "
+                    "delivers a file whole and right.")
+    m.add_argument("dir", nargs="?", metavar="DIR",
+                   help="where to put the files (default: $PYBP_DATA, else "
+                        f"the per-user directory, here {mnist_user_dir()}, "
+                        "where pybp train looks)")
+    m.add_argument("--url", action="append", metavar="BASE",
+                   help="base URL of a mirror (the file names are appended); "
+                        "give it more than once to try several in order "
+                        f"(default: ${download.URL_ENV}, several separated by "
+                        f"spaces, else {default_mirrors})")
+    m.add_argument("--timeout", type=_float_type(positive=True),
+                   default=download.TIMEOUT, metavar="SECONDS",
+                   help="give up on a mirror that does not answer a request "
+                        "or send data for this long (default: "
+                        f"{download.TIMEOUT:g})")
+    m.set_defaults(func=cmd_data_mnist)
 
     b = sub.add_parser("bench", help="benchmarks",
                        description="Benchmarks of this installation.")
