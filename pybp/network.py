@@ -674,6 +674,42 @@ class Network:
     def shuffle_state(self, state: Any) -> None:
         self._shuffle.setstate(state)
 
+    # --- pickling: multiprocessing, joblib, copy.deepcopy ------------------------
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """What a pickle of the network holds: its shape, settings, exact
+        parameters (their bytes, little-endian) and shuffle state, not the
+        kernels module or the thread guard."""
+        params = array(self._params.typecode, self._params)
+        if sys.byteorder == "big":  # pragma: no cover - stored little-endian
+            params.byteswap()
+        return {"sizes": list(self.spec.sizes), "activations": list(self.spec.activations),
+                "cost": self.spec.cost, "backend": self.backend, "dtype": self.dtype,
+                "threads": self._threads, "seed": self.seed, "init": self.init,
+                "params": params.tobytes(), "shuffle_state": self._shuffle.getstate(),
+                "epochs_trained": self.epochs_trained}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        backend = state["backend"]
+        if backend == "c" and "c" not in _kernels.available():
+            # Unpickled where the C extension is missing: the same numbers
+            # on the reference, which says so.
+            import warnings
+            warnings.warn("pybp: a network pickled on the C backend is unpickled on "
+                          "the Python backend (the C backend is unavailable: %s)"
+                          % _kernels.C_UNAVAILABLE, RuntimeWarning, stacklevel=2)
+            backend = "python"
+        self._start(NetSpec(state["sizes"], state["activations"], state["cost"]),
+                    backend, state["dtype"], state["threads"], state["seed"],
+                    state["init"])
+        params = array(DTYPES[state["dtype"]])
+        params.frombytes(state["params"])
+        if sys.byteorder == "big":  # pragma: no cover
+            params.byteswap()
+        self.params = params
+        self._shuffle.setstate(state["shuffle_state"])
+        self.epochs_trained = state["epochs_trained"]
+
     def copy(self, backend: Optional[str] = None,
              dtype: Optional[str] = None) -> "Network":
         """A copy with identical parameters and shuffle state, on any backend;
