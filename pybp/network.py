@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
 from ._kernels import elementary
+from ._kernels import reference as _reference
 from ._kernels.reference import argmax
 from .dataset import Dataset, as_dataset
 from .spec import MAX_THREADS, NetSpec
@@ -733,6 +734,78 @@ class Network:
                                           self.spec.cost, self._params))
 
     @classmethod
+    def from_arrays(cls, weights: Sequence[Any], biases: Sequence[Any], *,
+                    activation: Union[str, Sequence[str]] = "sigmoid",
+                    cost: str = "quadratic", backend: Optional[str] = None,
+                    dtype: str = "float64") -> "Network":
+        """A network from another implementation's weights and biases.
+
+        weights[l] is W^(l+1) in pybp's orientation, n_out rows of n_in
+        (torch.nn.Linear.weight's too): a 2-D buffer (numpy, memoryview)
+        or a list of rows; biases[l] is b^(l+1), n_out values.  The sizes
+        follow from the shapes, which must chain.  The values are copied.
+        """
+        if len(weights) != len(biases) or not weights:
+            raise ValueError("from_arrays: need as many weight matrices as bias "
+                             "vectors, at least one (got %d and %d)"
+                             % (len(weights), len(biases)))
+        rows = [_matrix(w, "weights[%d]" % i) for i, w in enumerate(weights)]
+        vecs = [_vector_of(b, "biases[%d]" % i) for i, b in enumerate(biases)]
+        sizes = [len(rows[0][0])]
+        for i, (w, b) in enumerate(zip(rows, vecs)):
+            if len(w[0]) != sizes[-1]:
+                raise ValueError("from_arrays: weights[%d] has %d columns, the layer "
+                                 "before has %d units" % (i, len(w[0]), sizes[-1]))
+            if len(b) != len(w):
+                raise ValueError("from_arrays: biases[%d] has %d values for %d units"
+                                 % (i, len(b), len(w)))
+            sizes.append(len(w))
+        params: List[float] = []
+        for w, b in zip(rows, vecs):
+            for row in w:
+                params.extend(row)
+            params.extend(b)
+        return cls.from_params(sizes, activation, cost, params, backend=backend,
+                               dtype=dtype)
+
+    def trace(self, xs: Examples, ys: Optional[Sequence[Any]] = None) -> "Trace":
+        """Every quantity of backpropagation for a batch, as the reference
+        defines them (so the same bits on either backend, in float64).
+
+        t = net.trace(xs, ys): t[0]["a"] the inputs; for l = 1 .. L,
+        t[l]["z"], t[l]["a"], t[l]["delta"] (one row per example: BP1 for
+        l = L, BP2 below it), t[l]["grad_b"] (BP3) and t[l]["grad_w"] (BP4,
+        n_l rows of n_(l-1)), the mean over the batch as gradient() gives
+        it; t.cost the mean cost.
+        """
+        if self.dtype != "float64":
+            raise ValueError("trace is float64 (the reference's numbers); copy the "
+                             "network with dtype='float64' first")
+        data = self.dataset(xs, ys)
+        spec, params = self.spec, list(self._params)
+        n_out = spec.sizes[-1]
+        t = Trace([{"a": []}] + [{"z": [], "a": [], "delta": []} for _ in spec.offsets])
+        total = 0.0
+        with _Use(self._guard, False):
+            for i in range(data.count):
+                x, y = data.input(i), data.target(i, n_out)
+                zs, acts = _reference.feedforward(spec, params, x)
+                _, deltas, c = _reference.backward(spec, params, x, y)
+                total += c
+                t[0]["a"].append(acts[0])
+                for l in range(1, len(spec.sizes)):
+                    t[l]["z"].append(zs[l - 1])
+                    t[l]["a"].append(acts[l])
+                    t[l]["delta"].append(deltas[l - 1])
+        grad = self.gradient(data)
+        for l, layer in enumerate(spec.layers(), start=1):
+            t[l]["grad_w"] = [grad[r:r + layer.n_in].tolist()
+                              for r in range(layer.w, layer.b, layer.n_in)]
+            t[l]["grad_b"] = grad[layer.b:layer.end].tolist()
+        t.cost = total / data.count
+        return t
+
+    @classmethod
     def from_params(cls, sizes: Sequence[int],
                     activations: Union[str, Sequence[str]], cost: str,
                     params: Sequence[float], *, backend: Optional[str] = None,
@@ -743,6 +816,45 @@ class Network:
                    dtype, None, seed, "normal")
         net.params = params
         return net
+
+
+class Trace(list):
+    """Network.trace's result: a list of per-layer dicts, and .cost."""
+
+    cost: float = math.nan
+
+
+def _vector_of(obj, what):
+    """A list of floats from a 1-D buffer or sequence."""
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        values = list(obj)
+    else:
+        values = mv.tolist()
+        if mv.ndim != 1:
+            raise ValueError("from_arrays: %s must be 1-D, got %d dimensions"
+                             % (what, mv.ndim))
+    if not values:
+        raise ValueError("from_arrays: %s is empty" % what)
+    return [float(v) for v in values]
+
+
+def _matrix(obj, what):
+    """Rows of floats from a 2-D buffer or a list of rows."""
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        rows = [_vector_of(r, what + " row") for r in obj]
+    else:
+        if mv.ndim != 2:
+            raise ValueError("from_arrays: %s must be 2-D (n_out x n_in), got %d "
+                             "dimensions" % (what, mv.ndim))
+        nested: Any = mv.tolist()
+        rows = [[float(v) for v in r] for r in nested]
+    if not rows or any(len(r) != len(rows[0]) for r in rows) or not rows[0]:
+        raise ValueError("from_arrays: %s is not a non-empty matrix of equal rows" % what)
+    return rows
 
 
 def load(path: Union[str, "os.PathLike[str]"], backend: Optional[str] = None,
