@@ -8,6 +8,7 @@ from typing import List
 
 from . import backends
 from .backends import BackendError
+from .crosscheck import compare
 from .dataset import Dataset
 from .finitediff import gradcheck
 from .network import DivergenceError, Network, load
@@ -24,4 +25,4 @@ def available_backends() -> List[str]:
 
 
 __all__ = ["ACTIVATIONS", "COSTS", "BackendError", "DivergenceError", "Dataset", "Network",
-           "available_backends", "backend", "gradcheck", "load", "__version__"]
+           "available_backends", "backend", "compare", "gradcheck", "load", "__version__"]
