@@ -92,6 +92,10 @@ int pybp_isa_supported(int isa)
     case PYBP_ISA_AVX512:
         return __builtin_cpu_supports("avx512f") ? 1 : 0;
 #endif
+#ifdef PYBP__ARM64
+    case PYBP_ISA_NEON:
+        return 1;   /* Advanced SIMD is mandatory in AArch64 */
+#endif
     default:
         return 0;
     }
@@ -103,6 +107,8 @@ int pybp_isa_best(void)
         return PYBP_ISA_AVX512;
     if (pybp_isa_supported(PYBP_ISA_AVX2))
         return PYBP_ISA_AVX2;
+    if (pybp_isa_supported(PYBP_ISA_NEON))
+        return PYBP_ISA_NEON;
     return PYBP_ISA_SCALAR;
 }
 
@@ -113,6 +119,7 @@ const char *pybp_isa_name(int isa)
     case PYBP_ISA_SCALAR: return "scalar";
     case PYBP_ISA_AVX2:   return "avx2";
     case PYBP_ISA_AVX512: return "avx512";
+    case PYBP_ISA_NEON:   return "neon";
     default:              return "unknown";
     }
 }

@@ -87,12 +87,14 @@ extern "C" {
  * Instruction-set paths of the kernels (pybp_net.isa), float64 and float32
  * alike.  Every path gives the same bits; they differ only in speed.
  * SCALAR is portable C (using the baseline vector unit where the compiler
- * supports it), AVX2 and AVX512 are x86-64 paths chosen at run time.
+ * supports it), AVX2 and AVX512 are x86-64 paths chosen at run time, NEON
+ * the AArch64 path (with blocks sized for its 32 vector registers).
  */
 #define PYBP_ISA_AUTO   0   /* the best path this CPU and build support */
 #define PYBP_ISA_SCALAR 1
 #define PYBP_ISA_AVX2   2
 #define PYBP_ISA_AVX512 3
+#define PYBP_ISA_NEON   4   /* AArch64: Advanced SIMD, 32 registers */
 
 /* Most worker threads pybp_sgd_epoch accepts (pybp_net.threads). */
 #define PYBP_MAX_THREADS 64

@@ -132,6 +132,9 @@
     && !defined(PYBP_NO_X86_PATHS)
 #define PYBP__X86 1
 #endif
+#if defined(__GNUC__) && defined(__aarch64__) && !defined(PYBP_NO_VECTORS)
+#define PYBP__ARM64 1   /* NEON is part of every AArch64 CPU */
+#endif
 
 typedef PYBP__REAL real;
 
@@ -327,8 +330,26 @@ typedef real pybp__v64u __attribute__((vector_size(64),
                                  pybp__update_forward_avx512 */
 #endif /* PYBP__X86 */
 
+#ifdef PYBP__ARM64
+/* NEON: 16-byte vectors like the portable path's, but 32 registers hold
+ * 24 accumulators plus operands, so the blocks are AVX-512's shapes. */
+#define PYBP_K(name) pybp__##name##_neon
+#define PYBP_K_ATTR
+#define PYBP_K_VW (16 / PYBP__REAL_SIZE)
+#define PYBP_K_V pybp__v16
+#define PYBP_K_VU pybp__v16u
+#define PYBP_K_XB 6
+#define PYBP_K_JB 4
+#define PYBP_K_KB 6
+#define PYBP_K_FXB 3
+#define PYBP_K_FJB 4
+#include "pybp_kernels.h"     /* defines pybp__kern_neon: pybp__forward_neon,
+                                 pybp__bp4_neon, pybp__bp3_neon,
+                                 pybp__update_forward_neon */
+#endif /* PYBP__ARM64 */
+
 /* The kernel table of a resolved PYBP_ISA_* code: pybp__kern_avx512,
- * pybp__kern_avx2 or pybp__kern_portable. */
+ * pybp__kern_avx2, pybp__kern_neon or pybp__kern_portable. */
 static const pybp__kern *pybp__kernels(int isa)
 {
 #ifdef PYBP__X86
@@ -336,6 +357,10 @@ static const pybp__kern *pybp__kernels(int isa)
         return &pybp__kern_avx512;
     if (isa == PYBP_ISA_AVX2)
         return &pybp__kern_avx2;
+#endif
+#ifdef PYBP__ARM64
+    if (isa == PYBP_ISA_NEON)
+        return &pybp__kern_neon;
 #endif
     (void)isa;
     return &pybp__kern_portable;

@@ -437,7 +437,7 @@ static int run_case(const char *dir, const char *cname, FILE *results)
         goto bad;
 
     /* Every path; the results file gets the portable path's numbers. */
-    for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_AVX512; isa++) {
+    for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_NEON; isa++) {
         const char *iname = pybp_isa_name(isa);
         double total = 0.0;
         size_t correct = 0;
@@ -565,7 +565,7 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("pybp %s, %s; paths:", pybp_version(), pybp_compiler());
-    for (i = PYBP_ISA_SCALAR; i <= PYBP_ISA_AVX512; i++)
+    for (i = PYBP_ISA_SCALAR; i <= PYBP_ISA_NEON; i++)
         if (pybp_isa_supported(i))
             printf(" %s", pybp_isa_name(i));
     printf("\n");

@@ -721,22 +721,23 @@ static void test_isa_queries(void)
     int isa;
     CHECK(pybp_isa_supported(PYBP_ISA_AUTO) == 1);
     CHECK(pybp_isa_supported(PYBP_ISA_SCALAR) == 1);
-    CHECK(pybp_isa_supported(PYBP_ISA_AVX512 + 1) == 0);
+    CHECK(pybp_isa_supported(PYBP_ISA_NEON + 1) == 0);
     CHECK(pybp_isa_supported(-1) == 0);
     isa = pybp_isa_best();
-    CHECK(isa >= PYBP_ISA_SCALAR && isa <= PYBP_ISA_AVX512);
+    CHECK(isa >= PYBP_ISA_SCALAR && isa <= PYBP_ISA_NEON);
     CHECK(pybp_isa_supported(isa) == 1);
     /* the best is the widest supported */
-    for (isa = pybp_isa_best() + 1; isa <= PYBP_ISA_AVX512; isa++)
+    for (isa = pybp_isa_best() + 1; isa <= PYBP_ISA_NEON; isa++)
         CHECK(pybp_isa_supported(isa) == 0);
     CHECK(strcmp(pybp_isa_name(PYBP_ISA_AUTO), "auto") == 0);
     CHECK(strcmp(pybp_isa_name(PYBP_ISA_SCALAR), "scalar") == 0);
     CHECK(strcmp(pybp_isa_name(PYBP_ISA_AVX2), "avx2") == 0);
     CHECK(strcmp(pybp_isa_name(PYBP_ISA_AVX512), "avx512") == 0);
+    CHECK(strcmp(pybp_isa_name(PYBP_ISA_NEON), "neon") == 0);
     CHECK(strcmp(pybp_isa_name(7), "unknown") == 0);
     printf("instruction sets: best %s; supported:",
            pybp_isa_name(pybp_isa_best()));
-    for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_AVX512; isa++)
+    for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_NEON; isa++)
         if (pybp_isa_supported(isa))
             printf(" %s", pybp_isa_name(isa));
     printf("\n");
@@ -904,7 +905,7 @@ static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
         results_alloc(&r, nout, P);
         net.isa = PYBP_ISA_SCALAR;
         run_all(&net, params, P, &d, perm, mbs, nout, work, nwork, nmin, &ref);
-        for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_AVX512; isa++) {
+        for (isa = PYBP_ISA_SCALAR; isa <= PYBP_ISA_NEON; isa++) {
             if (!pybp_isa_supported(isa))
                 continue;
             for (t = 0; t <= 3; t++) {
@@ -1321,11 +1322,11 @@ static void test_bad_arguments(void)
     EXPECT(ONLY(F_SGD), &a, PYBP_OK, "bad label outside the epoch");
 
     /* instruction sets and threads */
-    a = b; a.net.isa = PYBP_ISA_AVX512 + 1;
+    a = b; a.net.isa = PYBP_ISA_NEON + 1;
     EXPECT(ALL, &a, PYBP_EISA, "unknown isa code");
     a = b; a.net.isa = -1;
     EXPECT(ALL, &a, PYBP_EISA, "isa -1");
-    for (i = PYBP_ISA_SCALAR; i <= PYBP_ISA_AVX512; i++) {
+    for (i = PYBP_ISA_SCALAR; i <= PYBP_ISA_NEON; i++) {
         a = b; a.net.isa = (int)i;
         EXPECT(ALL, &a, pybp_isa_supported((int)i) ? PYBP_OK : PYBP_EISA,
                "a known isa: OK where supported");

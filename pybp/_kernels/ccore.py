@@ -5,7 +5,7 @@ status code other than PYBP_OK becomes a Python exception naming the
 problem.  cffi releases the GIL for the duration of every C call.
 
 The C core has several instruction-set paths (portable "scalar", "avx2",
-"avx512"), all giving the same bits.  By default it picks the best one the
+"avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By default it picks the best one the
 CPU supports; the environment variable PYBP_ISA (auto, scalar, avx2,
 avx512), read once at import, or set_isa() / use_isa() force one, for tests
 and benchmarks.  Likewise PYBP_THREADS / set_threads() give sgd_epoch
@@ -62,7 +62,8 @@ def compiler():
 # --- instruction set and threads --------------------------------------------
 
 ISA_CODES = {"auto": lib.PYBP_ISA_AUTO, "scalar": lib.PYBP_ISA_SCALAR,
-             "avx2": lib.PYBP_ISA_AVX2, "avx512": lib.PYBP_ISA_AVX512}
+             "avx2": lib.PYBP_ISA_AVX2, "avx512": lib.PYBP_ISA_AVX512,
+             "neon": lib.PYBP_ISA_NEON}
 
 
 def isa_name(code):
