@@ -25,7 +25,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from pybp.dataset import Dataset
-from pybp.files import named_os_error
+from pybp.files import named_os_error, read_upto
 
 __all__ = ["DataError", "MnistNotFoundError", "IdxData", "read_idx", "is_idx",
            "read_idx_inputs", "load_mnist", "find_mnist", "mnist_user_dir",
@@ -61,16 +61,7 @@ def _describe(dims):
     return "x".join(str(d) for d in dims)
 
 
-def _read_up_to(f, n):
-    """Up to n bytes, as a bytearray grown chunk by chunk: a lying header
-    costs no memory, and what is read is held once (no join at the end)."""
-    data = bytearray()
-    while len(data) < n:
-        part = f.read(min(_CHUNK, n - len(data)))
-        if not part:
-            break
-        data += part
-    return data
+_read_up_to = read_upto  # chunk by chunk: a lying header costs no memory
 
 
 def _count_rest(f):

@@ -30,6 +30,19 @@ def named_os_error(exc, path):
 _CHUNK = 1 << 20
 
 
+def read_upto(f, n):
+    """Up to n bytes from the file object f, as a bytearray grown a chunk at
+    a time: what a file declares about itself costs no memory beyond what
+    it really holds, and what is read is held once (no join at the end)."""
+    data = bytearray()
+    while len(data) < n:
+        part = f.read(min(_CHUNK, n - len(data)))
+        if not part:
+            break
+        data += part
+    return data
+
+
 class Reader:
     """A file open for reading, bounded by its caller: read(n) returns at
     most n bytes, and an OSError names the file."""
@@ -54,15 +67,8 @@ class Reader:
             raise named_os_error(exc, self.path) from None
 
     def read_upto(self, n):
-        """Up to n more bytes, read a chunk at a time: what a file declares
-        about itself costs no memory beyond what it really holds."""
-        data = bytearray()
-        while len(data) < n:
-            part = self.read(min(_CHUNK, n - len(data)))
-            if not part:
-                break
-            data += part
-        return bytes(data)
+        """Up to n more bytes (see read_upto)."""
+        return bytes(read_upto(self, n))
 
     def close(self):
         self._f.close()

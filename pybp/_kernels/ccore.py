@@ -4,12 +4,13 @@ A thin layer: Python buffers go to C without copies (ffi.from_buffer), a
 status code other than PYBP_OK becomes a Python exception naming the
 problem.  cffi releases the GIL for the duration of every C call.
 
-The C core has several instruction-set paths (portable "scalar", "avx2",
-"avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By default it picks the best one the
-CPU supports; the environment variable PYBP_ISA (auto, scalar, avx2,
-avx512), read once at import, or set_isa() / use_isa() force one, for tests
-and benchmarks.  Likewise PYBP_THREADS / set_threads() give sgd_epoch
-worker threads (same bits for any count).
+The C core has several instruction-set paths (portable "scalar", "avx2"
+and "avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By
+default it picks the best one the CPU supports; the environment variable
+PYBP_ISA (auto, scalar, avx2, avx512, neon), read once at import, or
+set_isa() / use_isa() force one, for tests and benchmarks.  Likewise
+PYBP_THREADS / set_threads() give sgd_epoch worker threads (same bits for
+any count).
 
 Each function runs in the element type of the parameters it gets: an
 array('d') (or float64 buffer) calls the float64 core, an array('f') the
