@@ -12,19 +12,19 @@ import math
 import os
 import random
 import sys
-import threading
 import time
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
-from ._kernels import elementary
 from ._kernels import reference as _reference
 from ._kernels.reference import argmax
+from .checks import DTYPES, all_finite, check_count, check_dtype, check_inputs, check_number
 from .dataset import Dataset, as_dataset
+from .guard import Guard, Use
+from .seeding import init_params, shuffler
 from .spec import MAX_THREADS, NetSpec
 
-INITS = ("normal", "scaled")
 # Seconds per kernel call of an epoch that reports no progress: how long
 # Ctrl-C may wait (an epoch of the C backend would otherwise be one call).
 PIECE_SECONDS = 0.1
@@ -33,18 +33,6 @@ PIECE_SECONDS = 0.1
 # given separately), a pair (xs, ys) or a list of (x, y) pairs.
 Examples = Any
 Record = Dict[str, Any]
-DTYPES = {"float64": "d", "float32": "f"}  # dtype -> array typecode
-
-
-def _check_dtype(dtype, backend):
-    """The dtype name, after checking that the backend computes in it."""
-    if dtype not in DTYPES:
-        raise ValueError("dtype must be 'float64' or 'float32', got %r" % (dtype,))
-    if dtype == "float32" and backend != "c":
-        raise ValueError("dtype='float32' runs on the C backend only (the "
-                         "Python backend is the float64 reference); this "
-                         "network's backend is %r" % backend)
-    return dtype
 
 
 def _backend_for(backend, dtype):
@@ -68,161 +56,6 @@ class DivergenceError(ArithmeticError):
             "training diverged %s: the parameters became NaN or infinite. The "
             "learning rate eta=%g is most likely too large; try a smaller eta "
             "(or the scaled init)." % (where, eta))
-
-
-def _all_finite(values):
-    """True if no value is NaN or infinite.
-
-    The sum is a cheap first test: it is finite whenever every value is,
-    unless finite values overflow it, which the exact check then settles.
-    """
-    if math.isfinite(sum(values)):
-        return True
-    return all(map(math.isfinite, values))
-
-
-def _check_number(value, name, *, positive=False, nonnegative=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number, got %r" % (name, value))
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError("%s must be finite, got %r" % (name, value))
-    if positive and value <= 0.0:
-        raise ValueError("%s must be > 0, got %r" % (name, value))
-    if nonnegative and value < 0.0:
-        raise ValueError("%s must be >= 0, got %r" % (name, value))
-    return value
-
-
-def _check_inputs(data, indices):
-    """A Dataset's inputs are checked when it is made; one whose buffer was
-    written to since (a numpy array, say) is caught here, when training
-    diverges on it, instead of blaming the learning rate."""
-    for i in indices:
-        if not _all_finite(data.input(i)):
-            raise ValueError("training_data: example %d holds a value that is "
-                             "not finite (was its buffer changed after the "
-                             "Dataset was made?)" % i)
-
-
-def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be an integer, got %r" % (name, value))
-    if value < 1:
-        raise ValueError("%s must be at least 1, got %d" % (name, value))
-    return value
-
-
-def standard_normals(rng):
-    """Standard normal numbers from rng.random() alone, by the polar method.
-
-    Marsaglia's polar method with pybp's own log (not libm's): u = 2*r1 - 1
-    and v = 2*r2 - 1 from two consecutive rng.random() calls (both exact),
-    s = u*u + v*v; a pair with s == 0 or s >= 1 is dropped and the next two
-    calls tried; else m = sqrt(-2*log(s) / s) and the stream yields u*m,
-    then v*m.  sqrt is IEEE-754's correctly rounded one, so the numbers are
-    the same on every platform.
-    """
-    random = rng.random
-    log = elementary.log
-    sqrt = math.sqrt
-    while True:
-        u = 2.0 * random() - 1.0
-        v = 2.0 * random() - 1.0
-        s = u * u + v * v
-        if 0.0 < s < 1.0:
-            m = sqrt(-2.0 * log(s) / s)
-            yield u * m
-            yield v * m
-
-
-def init_params(spec, seed, init="normal"):
-    """Parameters drawn from random.Random(seed) in flat-layout order.
-
-    "normal": every W and b ~ N(0, 1).  "scaled": W ~ N(0, 1/n_in), b ~ N(0, 1).
-    Parameter p, in flat-layout order, is z_p * sigma with z_0, z_1, ... one
-    stream of standard_normals(random.Random(seed)) (sigma = 1.0 leaves z_p
-    as it is).
-    """
-    if init not in INITS:
-        raise ValueError("init must be one of %s, got %r" % (", ".join(INITS), init))
-    rng = random.Random(seed)
-    draw = standard_normals(rng).__next__
-    # Allocated whole first: a network too large for memory fails here at
-    # once, not after drawing parameters for hours.
-    try:
-        params = array("d", [0.0]) * spec.nparams
-    except (MemoryError, OverflowError):
-        raise MemoryError("a network of sizes %r has %d parameters (%d bytes), "
-                          "more than this machine can allocate"
-                          % (list(spec.sizes), spec.nparams,
-                             8 * spec.nparams)) from None
-    for layer in spec.layers():
-        sigma = 1.0 / math.sqrt(layer.n_in) if init == "scaled" else 1.0
-        for i in range(layer.w, layer.b):
-            params[i] = draw() * sigma
-        for i in range(layer.b, layer.end):
-            params[i] = draw()
-    return params
-
-
-def _shuffler(seed):
-    """The generator of a network's epoch shuffles, separate from its init."""
-    return random.Random("pybp-shuffle:%d" % seed)
-
-
-class _Guard:
-    """Refuses the concurrent use of one network that would lose updates or
-    read half-written parameters: while one thread trains (writes), no other
-    may use it; any number may read at once.  A thread may read during its
-    own training (sgd evaluates between epochs)."""
-
-    __slots__ = ("_lock", "_readers", "_writer", "_depth")
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._readers = 0
-        self._writer = None  # the training thread's id
-        self._depth = 0
-
-    def enter(self, write):
-        me = threading.get_ident()
-        with self._lock:
-            if self._writer is not None and self._writer != me \
-                    or write and self._writer is None and self._readers:
-                raise RuntimeError(
-                    "this Network is in use by another thread; one Network "
-                    "trains in one thread at a time (give each thread its own "
-                    "net.copy())")
-            if write:
-                self._writer = me
-                self._depth += 1
-            else:
-                self._readers += 1
-
-    def leave(self, write):
-        with self._lock:
-            if write:
-                self._depth -= 1
-                if not self._depth:
-                    self._writer = None
-            else:
-                self._readers -= 1
-
-
-class _Use:
-    """with _Use(guard, write): ... holds the guard for a block."""
-
-    __slots__ = ("guard", "write")
-
-    def __init__(self, guard, write):
-        self.guard, self.write = guard, write
-
-    def __enter__(self):
-        self.guard.enter(self.write)
-
-    def __exit__(self, *exc):
-        self.guard.leave(self.write)
 
 
 _NONFINITE = ("params: a parameter is NaN or infinite (written into net.params?); "
@@ -266,9 +99,9 @@ class Network:
         """Everything but the parameters: the one place a Network is put
         together (__init__, copy and from_params all come here)."""
         self.spec = spec
-        self._guard = _Guard()
+        self._guard = Guard()
         self._kernels, self.backend = _kernels.kernels(backend)
-        self.dtype = _check_dtype(dtype, self.backend)
+        self.dtype = check_dtype(dtype, self.backend)
         self.threads = threads
         if seed is None:
             seed = random.SystemRandom().randrange(2 ** 32)
@@ -280,7 +113,7 @@ class Network:
                               % (list(spec.sizes), spec.nparams))
         self.seed = seed
         self.init = init
-        self._shuffle = _shuffler(seed)
+        self._shuffle = shuffler(seed)
         self.epochs_trained = 0
 
     # --- shape and parameters ------------------------------------------------
@@ -329,7 +162,7 @@ class Network:
         if len(new) != self.spec.nparams:
             raise ValueError("params: expected %d values for sizes %r, got %d"
                              % (self.spec.nparams, self.sizes, len(new)))
-        if not _all_finite(new):
+        if not all_finite(new):
             bad = next(i for i, v in enumerate(new) if not math.isfinite(v))
             if new.typecode == "f" and math.isfinite(values[bad]):
                 raise ValueError("params: parameter %d is %r, beyond float32's "
@@ -339,7 +172,7 @@ class Network:
         if getattr(self, "_params", None) is None:
             self._params = new
         else:  # keep the same storage, so views stay valid
-            with _Use(self._guard, True):
+            with Use(self._guard, True):
                 self._params[:] = new
 
     @property
@@ -407,7 +240,7 @@ class Network:
         guard = self._guard
         guard.enter(write)
         try:
-            if self.backend == "python" and not _all_finite(self._params):
+            if self.backend == "python" and not all_finite(self._params):
                 raise ValueError(_NONFINITE)
             return getattr(self._kernels, name)(self.spec, self._params, *args)
         finally:
@@ -496,17 +329,17 @@ class Network:
         if eta is None:
             raise TypeError("update_mini_batch needs eta")
         data = self.dataset(xs, ys)
-        eta = _check_number(eta, "eta", positive=True)
-        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
-        n = data.count if n is None else _check_count(n, "n")
+        eta = check_number(eta, "eta", positive=True)
+        lmbda = check_number(lmbda, "lmbda", nonnegative=True)
+        n = data.count if n is None else check_count(n, "n")
         if n > sys.maxsize:
             raise ValueError("n must be at most %d, got %d" % (sys.maxsize, n))
-        with _Use(self._guard, True):
+        with Use(self._guard, True):
             snapshot = array(self._params.typecode, self._params)
             self._call("update_mini_batch", data, eta, lmbda, n, write=True)
-            if not _all_finite(self._params):
+            if not all_finite(self._params):
                 self._params[:] = snapshot
-                _check_inputs(data, range(data.count))
+                check_inputs(data, range(data.count))
                 raise DivergenceError(None, None, None, eta)
 
     def sgd(self, training_data: Examples, epochs: int, mini_batch_size: int,
@@ -527,15 +360,15 @@ class Network:
         """
         data = self.dataset(training_data, what="training_data")
         test = None if test_data is None else self.dataset(test_data, what="test_data")
-        epochs = _check_count(epochs, "epochs")
-        m = _check_count(mini_batch_size, "mini_batch_size")
-        eta = _check_number(eta, "eta", positive=True)
-        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
+        epochs = check_count(epochs, "epochs")
+        m = check_count(mini_batch_size, "mini_batch_size")
+        eta = check_number(eta, "eta", positive=True)
+        lmbda = check_number(lmbda, "lmbda", nonnegative=True)
         if m > data.count:
             m = data.count
         probe = self._probe(data, diagnose)
         history = []
-        with _Use(self._guard, True):
+        with Use(self._guard, True):
             for _ in range(epochs):
                 record = self._run_epoch(data, m, eta, lmbda, progress)
                 if test is not None:
@@ -580,10 +413,10 @@ class Network:
         examples means one mini-batch of all of them.
         """
         data = self.dataset(data, what="training_data")
-        m = min(_check_count(mini_batch_size, "mini_batch_size"), data.count)
-        eta = _check_number(eta, "eta", positive=True)
-        lmbda = _check_number(lmbda, "lmbda", nonnegative=True)
-        with _Use(self._guard, True):
+        m = min(check_count(mini_batch_size, "mini_batch_size"), data.count)
+        eta = check_number(eta, "eta", positive=True)
+        lmbda = check_number(lmbda, "lmbda", nonnegative=True)
+        with Use(self._guard, True):
             return self._run_epoch(data, m, eta, lmbda, progress)
 
     def _run_epoch(self, data, m, eta, lmbda, progress):
@@ -593,7 +426,7 @@ class Network:
         mini-batch), KeyboardInterrupt or an exception from `progress` leave
         the parameters and the shuffle state as they were before the epoch.
         """
-        if not _all_finite(self._params):
+        if not all_finite(self._params):
             raise ValueError(_NONFINITE)
         params, state = self._params[:], self._shuffle.getstate()
         try:
@@ -633,7 +466,7 @@ class Network:
             began = time.perf_counter()
             total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
                                       eta, lmbda, count, total, self._threads)
-            if not _all_finite(params) or math.isnan(total):
+            if not all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 self._find_divergence(data, perm, lo, piece, m, eta, lmbda, before)
             lo += piece
@@ -652,12 +485,12 @@ class Network:
         """Replay perm[lo:lo+piece] batch by batch; raise at the first bad one."""
         count, params = data.count, self._params
         for b in range(lo, min(lo + piece, count), m):
-            _check_inputs(data, perm[b:b + m])
+            check_inputs(data, perm[b:b + m])
             snapshot = array(params.typecode, params)
             total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
                                             m, eta, lmbda, count, total,
                                             self._threads)
-            if not _all_finite(params) or math.isnan(total):
+            if not all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 raise DivergenceError(self.epochs_trained + 1, b // m + 1,
                                       -(-count // m), eta)
@@ -786,7 +619,7 @@ class Network:
         n_out = spec.sizes[-1]
         t = Trace([{"a": []}] + [{"z": [], "a": [], "delta": []} for _ in spec.offsets])
         total = 0.0
-        with _Use(self._guard, False):
+        with Use(self._guard, False):
             for i in range(data.count):
                 x, y = data.input(i), data.target(i, n_out)
                 zs, acts = _reference.feedforward(spec, params, x)

@@ -57,7 +57,8 @@ def test_module_names_resolve():
 
 
 def test_only_network_and_backends_import_the_kernels():
-    allowed = {"pybp/network.py", "pybp/backends.py"}
+    # seeding.py draws the initial parameters with the reference's own log.
+    allowed = {"pybp/network.py", "pybp/backends.py", "pybp/seeding.py"}
     offenders = []
     for module, path, tree in modules():
         if module.startswith("pybp._kernels"):
