@@ -11,6 +11,7 @@
 #define PYBP__EXP pybp__exp
 #define PYBP__LOG pybp__log
 #define PYBP__TANH pybp__tanh
+#define PYBP__LOG1P pybp__log1p
 #include "pybp_elementary.h"
 #include "pybp_impl.h"
 

@@ -1,5 +1,5 @@
 /*
- * pybp_elementary.h - pybp's own exp, log and tanh, without libm.
+ * pybp_elementary.h - pybp's own exp, log, log1p and tanh, without libm.
  *
  * Each function is a fixed sequence of IEEE-754 double operations (rounded
  * + - * /, comparisons, exact scaling by powers of two built from their
@@ -205,6 +205,18 @@ static inline double pybp__tanh(double x)
 }
 /* pybp elementary end */
 
+/* ln(1 + x): log(u) corrected for the rounding of u = 1 + x (see
+ * elementary.py's log1p); x itself when u rounds to 1. */
+static inline double pybp__log1p(double x)
+{
+    double u = 1.0 + x;
+    if (u == 1.0)
+        return x;
+    if (u <= 0.0 || u > 1.7976931348623157e+308)
+        return pybp__log(u);
+    return pybp__log(u) - ((u - 1.0) - x) / u;
+}
+
 static inline float pybp__expf(float x)
 {
     return (float)pybp__exp((double)x);
@@ -213,6 +225,11 @@ static inline float pybp__expf(float x)
 static inline float pybp__logf(float x)
 {
     return (float)pybp__log((double)x);
+}
+
+static inline float pybp__log1pf(float x)
+{
+    return (float)pybp__log1p((double)x);
 }
 
 static inline float pybp__tanhf(float x)

@@ -14,5 +14,6 @@
 #define PYBP__EXP pybp__expf
 #define PYBP__LOG pybp__logf
 #define PYBP__TANH pybp__tanhf
+#define PYBP__LOG1P pybp__log1pf
 #include "pybp_elementary.h"
 #include "pybp_impl.h"

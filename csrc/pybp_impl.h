@@ -474,10 +474,12 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
     s->P = off;
     s->Pi = ioff;
     /* forward-only: slack, table, internal params; per example a^1 .. a^L,
-     * the targets and the cost.  backprop adds the sums S, the deltas and
-     * a second set of activations (the next mini-batch's, see
-     * pybp__epoch_single).  Inputs a^0 are read in place. */
-    if (!pybp__add(PYBP__SLACK + PYBP__TABLE, s->Pi, &s->fixed_fwd)
+     * z^L (for the costs), the targets and the cost.  backprop adds the
+     * sums S, the deltas and a second set of activations and z^L (the next
+     * mini-batch's, see pybp__epoch_single).  Inputs a^0 are read in
+     * place. */
+    if (!pybp__add(acts, s->pw[L], &acts)
+        || !pybp__add(PYBP__SLACK + PYBP__TABLE, s->Pi, &s->fixed_fwd)
         || !pybp__add(s->fixed_fwd, s->Pi, &s->fixed_bwd)
         || !pybp__add(acts, s->n[L], &s->per_fwd)
         || !pybp__add(s->per_fwd, 1, &s->per_fwd)
@@ -529,6 +531,35 @@ static int pybp__check_labels(const pybp__shape *s, const pybp_data *d,
         lab = d->labels[perm != NULL ? perm[i] : i];
         if (lab < 0 || (size_t)lab >= s->n[s->L])
             return PYBP_ELABEL;
+    }
+    return PYBP_OK;
+}
+
+/* Dense targets of examples perm[0..m-1] (or 0..m-1) inside the cost's
+ * domain, as pybp/network.py checks them: cross-entropy targets in [0, 1];
+ * log-likelihood targets >= 0 with |sum_j y_j - 1| <= 1e-9 n_L (the sum
+ * from 0.0, ascending).  NaN is outside every domain. */
+static int pybp__check_targets(const pybp__shape *s, const pybp_data *d,
+                               const size_t *perm, size_t m)
+{
+    size_t i, j, nL = s->n[s->L];
+    const double *y;
+    double sum;
+    if (d->y == NULL || s->cost == PYBP_QUADRATIC)
+        return PYBP_OK;
+    for (i = 0; i < m; i++) {
+        y = d->y + (perm != NULL ? perm[i] : i) * nL;
+        sum = 0.0;
+        for (j = 0; j < nL; j++) {
+            if (!(y[j] >= 0.0))
+                return PYBP_EVALUE;
+            if (s->cost == PYBP_CROSS_ENTROPY && !(y[j] <= 1.0))
+                return PYBP_EVALUE;
+            sum += y[j];
+        }
+        if (s->cost == PYBP_LOG_LIKELIHOOD
+            && !(fabs(sum - 1.0) <= 1e-9 * (double)nL))
+            return PYBP_EVALUE;
     }
     return PYBP_OK;
 }
@@ -622,9 +653,11 @@ typedef struct pybp__work {
     real *table;                      /* byte b -> b / divisor */
     real *p;                          /* internal parameters, Pi elements */
     real *S;                          /* sums in the same layout (backprop) */
-    real *a[PYBP_MAX_LAYERS];         /* a^l, l >= 1: a row of pw_l per
-                                         example (a[0] is NULL) */
-    real *an[PYBP_MAX_LAYERS];        /* the same for the next mini-batch */
+    real *a[PYBP_MAX_LAYERS + 1];     /* a^l, l >= 1: a row of pw_l per
+                                         example (a[0] is NULL); a[L + 1]
+                                         holds z^L, the output layer's z
+                                         before f_L, a row of pw_L each */
+    real *an[PYBP_MAX_LAYERS + 1];    /* the same for the next mini-batch */
     real *d[PYBP_MAX_LAYERS];         /* delta^l, l >= 1 (backprop only) */
     real *y;                          /* targets: one row of n_L per example */
     real *cost;                       /* C_x per example */
@@ -655,10 +688,11 @@ static void pybp__carve(const pybp__shape *s, real *work, size_t nwork,
         w->cap = (nwork - s->fixed_fwd) / s->per_fwd;
     }
     w->a[0] = w->an[0] = w->d[0] = NULL;
-    for (l = 1; l <= s->L; l++) {
+    for (l = 1; l <= s->L + 1; l++) {      /* a^1 .. a^L, z^L */
         w->a[l] = p;
-        p += s->pw[l] * w->cap;
+        p += s->pw[l <= s->L ? l : s->L] * w->cap;
     }
+    w->an[s->L + 1] = NULL;
     for (l = 1; l <= s->L; l++) {
         w->an[l] = w->d[l] = NULL;
         if (backprop) {
@@ -667,6 +701,10 @@ static void pybp__carve(const pybp__shape *s, real *work, size_t nwork,
             w->d[l] = p;
             p += s->pw[l] * w->cap;
         }
+    }
+    if (backprop) {
+        w->an[s->L + 1] = p;
+        p += s->pw[s->L] * w->cap;
     }
     w->y = p;
     p += s->n[s->L] * w->cap;
@@ -838,19 +876,40 @@ static real pybp__sigmoid(real z)
 
 /* softmax of one example's n values: the shift is the first largest z; the
  * sum of the exponentials runs in ascending j. */
-static void pybp__softmax(real *v, size_t n)
+static real pybp__softmax_top(const real *v, size_t n)
 {
-    real top = v[0], sum = 0.0;
+    real top = v[0];
     size_t j;
     for (j = 1; j < n; j++)
         if (v[j] > top)
             top = v[j];
+    return top;
+}
+
+static void pybp__softmax(real *v, size_t n)
+{
+    real top = pybp__softmax_top(v, n), sum = 0.0;
+    size_t j;
     for (j = 0; j < n; j++)
         v[j] = PYBP__EXP(v[j] - top);
     for (j = 0; j < n; j++)
         sum += v[j];
     for (j = 0; j < n; j++)
         v[j] = v[j] / sum;
+}
+
+/* top and the sum of the exponentials exactly as pybp__softmax computes
+ * them, from z (for the log-likelihood cost). */
+static real pybp__softmax_sum(const real *z, size_t n, real *top)
+{
+    real sum = 0.0, e;
+    size_t j;
+    *top = pybp__softmax_top(z, n);
+    for (j = 0; j < n; j++) {
+        e = PYBP__EXP(z[j] - *top);
+        sum += e;
+    }
+    return sum;
 }
 
 /* a = f(z) in place, for the n outputs of one example. */
@@ -876,6 +935,17 @@ static void pybp__activate(int act, real *z, size_t n)
     default: /* identity */
         break;
     }
+}
+
+/* a^l = f_l(z^l) in place for example x of the set a; for the output
+ * layer z^L is first copied to a[L + 1] (the costs need it). */
+static void pybp__activate_layer(const pybp__shape *s, real *const *a,
+                                 size_t l, size_t x)
+{
+    real *z = a[l] + x * s->pw[l];
+    if (l == s->L)
+        memcpy(a[l + 1] + x * s->pw[l], z, s->n[l] * sizeof(real));
+    pybp__activate(s->act[l], z, s->n[l]);
 }
 
 /*
@@ -918,11 +988,16 @@ static real pybp__ln(real x)
     return NAN;
 }
 
-/* C_x of one example: n outputs a and targets y. */
-static real pybp__cost_x(int cost, const real *a, const real *y,
-                           size_t n)
+/*
+ * C_x of one example: the output layer's n values z, its outputs a = f(z)
+ * and the targets y, as the reference's cost_x: cross-entropy and
+ * log-likelihood from z, so that they stay finite and accurate where a
+ * rounds to 0 or 1.
+ */
+static real pybp__cost_x(int cost, const real *z, const real *a,
+                         const real *y, size_t n)
 {
-    real s = 0.0, diff;
+    real s = 0.0, diff, c, m, t, top, lse;
     size_t j;
     switch (cost) {
     case PYBP_QUADRATIC:
@@ -932,17 +1007,26 @@ static real pybp__cost_x(int cost, const real *a, const real *y,
         }
         return 0.5 * s;
     case PYBP_CROSS_ENTROPY:
+        /* (1 - y) max(z, 0) + y max(-z, 0) + log1p(e^-|z|), one product */
         for (j = 0; j < n; j++) {
-            if (y[j] > 0.0)
-                s += y[j] * pybp__ln(a[j]);
-            if (y[j] < 1.0)
-                s += (1.0 - y[j]) * pybp__ln(1.0 - a[j]);
+            if (z[j] >= 0.0) {
+                c = 1.0 - y[j];
+                m = z[j];
+            } else {
+                c = y[j];
+                m = -z[j];
+            }
+            t = PYBP__LOG1P(PYBP__EXP(-m));
+            if (c != 0.0)
+                t = c * m + t;
+            s += t;
         }
-        return -s;
-    default: /* log-likelihood */
+        return s;
+    default: /* log-likelihood: ln a_j = (z_j - top) - ln sum */
+        lse = pybp__ln(pybp__softmax_sum(z, n, &top));
         for (j = 0; j < n; j++)
             if (y[j] != 0.0)
-                s += y[j] * pybp__ln(a[j]);
+                s += y[j] * ((z[j] - top) - lse);
         return -s;
     }
 }
@@ -1003,21 +1087,21 @@ static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
         /* z^l = W^l a^(l-1) + b^l */
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
                    pybp__nvec(s->n[l], K->vw), &src, a[l], s->pw[l], x0, x1);
-        /* a^l = f_l(z^l) */
+        /* a^l = f_l(z^l), z^L kept */
         for (x = x0; x < x1; x++)
-            pybp__activate(s->act[l], a[l] + x * s->pw[l], s->n[l]);
+            pybp__activate_layer(s, a, l, x);
     }
 }
 
-/* C_x of examples x0 .. x1-1, from the forward pass (activations a),
- * into cost[x]. */
+/* C_x of examples x0 .. x1-1, from the forward pass (activations a and
+ * z^L in a[L + 1]), into cost[x]. */
 static void pybp__costs(const pybp__shape *s, const pybp__work *w,
                         real *const *a, size_t x0, size_t x1)
 {
-    size_t x, nL = s->n[s->L];
+    size_t x, nL = s->n[s->L], pw = s->pw[s->L];
     for (x = x0; x < x1; x++)
-        w->cost[x] = pybp__cost_x(s->cost, a[s->L] + x * s->pw[s->L],
-                                  w->y + x * nL, nL);
+        w->cost[x] = pybp__cost_x(s->cost, a[s->L + 1] + x * pw,
+                                  a[s->L] + x * pw, w->y + x * nL, nL);
 }
 
 /* Zeroes the padding of a delta row, so that padded lanes (which the vector
@@ -1190,9 +1274,9 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
         K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
                           e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
                           p + s->ib[l], an[l], s->pw[l], cn);
-        /* the next batch's a^l = f_l(z^l) */
+        /* the next batch's a^l = f_l(z^l), z^L kept */
         for (x = 0; x < cn; x++)
-            pybp__activate(s->act[l], an[l] + x * s->pw[l], s->n[l]);
+            pybp__activate_layer(s, an, l, x);
     }
 }
 
@@ -1311,6 +1395,8 @@ int PYBP__API(cost)(const pybp_net *net, const real *params, size_t nparams,
     st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st == PYBP_OK)
+        st = pybp__check_targets(&s, data, NULL, data->count);
     if (st != PYBP_OK)
         return st;
 
@@ -1351,6 +1437,8 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         st = PYBP_ELENGTH;
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st == PYBP_OK)
+        st = pybp__check_targets(&s, data, NULL, data->count);
     if (st != PYBP_OK)
         return st;
 
@@ -1388,6 +1476,8 @@ int PYBP__API(evaluate)(const pybp_net *net, const real *params,
     st = pybp__check_common(net, params, nparams, data, 1, nwork, &s);
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st == PYBP_OK)
+        st = pybp__check_targets(&s, data, NULL, data->count);
     if (st != PYBP_OK)
         return st;
 
@@ -1442,6 +1532,8 @@ int PYBP__API(update_mini_batch)(const pybp_net *net, real *params,
         st = PYBP_EWORKSPACE;
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, NULL, data->count);
+    if (st == PYBP_OK)
+        st = pybp__check_targets(&s, data, NULL, data->count);
     if (st != PYBP_OK)
         return st;
 
@@ -1497,6 +1589,8 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
             st = PYBP_EINDEX;
     if (st == PYBP_OK)
         st = pybp__check_labels(&s, data, perm, nperm);
+    if (st == PYBP_OK)
+        st = pybp__check_targets(&s, data, perm, nperm);
     if (st != PYBP_OK)
         return st;
 

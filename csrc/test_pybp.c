@@ -29,6 +29,15 @@ static size_t ws_of(const pybp_net *net, size_t batch)
     return w;
 }
 
+/* pybp's log1p (pybp_elementary.h), through the public pybp_log. */
+static double log1p_of(double x)
+{
+    double u = 1.0 + x;
+    if (u == 1.0)
+        return x;
+    return pybp_log(u) - ((u - 1.0) - x) / u;
+}
+
 static pybp_data data_f64(size_t count, const double *x, const double *y,
                           const int32_t *labels)
 {
@@ -224,7 +233,9 @@ static void test_hand_activations(void)
     total = 0.0;
     CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 1024), PYBP_OK);
     a = 1.0 / (1.0 + pybp_exp(-0.75));
-    CHECK(total == -((0.0 + 0.25 * log(a)) + 0.75 * log(1.0 - a)));
+    /* from z = 0.75: (1 - y) z + log1p(e^-z), log1p as pybp computes it */
+    CHECK(total == 0.0 + (0.75 * 0.75 + log1p_of(pybp_exp(-0.75))));
+    CHECK(fabs(total - -(0.25 * log(a) + 0.75 * log(1.0 - a))) < 1e-15);
     /* BP1 simplified: delta = a - y; dC/dW = delta * x, dC/db = delta */
     CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 1024), PYBP_OK);
     CHECK(grad[0] == (a - 0.25) * 2.0 && grad[1] == a - 0.25);
@@ -255,7 +266,9 @@ static void test_hand_activations(void)
         CHECK(fabs(out[0] - 0.155362403496964) < 1e-15);
         total = 0.0;
         CHECK_ST(pybp_cost(&net, p23, 9, &d, &total, work, 1024), PYBP_OK);
-        CHECK(total == -(0.0 + 1.0 * log(aa[1])));
+        /* from z: ln a_1 = (z_1 - top) - ln s */
+        CHECK(total == -(0.0 + 1.0 * ((2.0 - 2.0) - pybp_log(s))));
+        CHECK(fabs(total - -log(aa[1])) < 1e-15);
         /* log-likelihood BP1: delta = a - onehot */
         CHECK_ST(pybp_gradient(&net, p23, 9, &d, grad, 9, work, 1024),
                  PYBP_OK);
@@ -264,7 +277,8 @@ static void test_hand_activations(void)
         CHECK(grad[2] == (aa[1] - 1.0) * 3.0);
     }
 
-    /* ln(0) = -inf: a saturated sigmoid output against the wrong target */
+    /* a saturated sigmoid output against the wrong target: a rounds to 1,
+     * the cost computed from z is z itself (log1p(e^-1000) = 0) */
     {
         static const double big[2] = {1000.0, 0.0};
         static const double one[1] = {1.0}, zero[1] = {0.0};
@@ -272,7 +286,45 @@ static void test_hand_activations(void)
         d = data_f64(1, one, zero, NULL);
         total = 0.0;
         CHECK_ST(pybp_cost(&net, big, 2, &d, &total, work, 1024), PYBP_OK);
-        CHECK(isinf(total) && total > 0.0);
+        CHECK(total == 1000.0);
+    }
+    /* softmax logits [0, 800], label 0: a_0 underflows, the cost is 800 */
+    {
+        static const size_t s12[2] = {1, 2};
+        static const int smx[1] = {PYBP_SOFTMAX};
+        static const double p12[4] = {0.0, 0.0, 0.0, 800.0};
+        static const double one[1] = {1.0};
+        static const int32_t lab0[1] = {0};
+        net = make_net(2, s12, smx, PYBP_LOG_LIKELIHOOD);
+        d = data_f64(1, one, NULL, lab0);
+        total = 0.0;
+        CHECK_ST(pybp_cost(&net, p12, 4, &d, &total, work, 1024), PYBP_OK);
+        CHECK(total == 800.0);
+    }
+    /* targets outside the cost's domain are refused */
+    {
+        static const double one[1] = {1.0}, over[1] = {1.5}, neg[1] = {-0.25};
+        static const size_t s12[2] = {1, 2};
+        static const int smx[1] = {PYBP_SOFTMAX};
+        static const double p12[4] = {0.0, 0.0, 0.0, 1.0};
+        static const double y11[2] = {1.0, 1.0}, yneg[2] = {1.5, -0.5};
+        static const double yok[2] = {0.25, 0.75};
+        net = make_net(2, s11, sig, PYBP_CROSS_ENTROPY);
+        d = data_f64(1, one, over, NULL);
+        CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 1024), PYBP_EVALUE);
+        CHECK_ST(pybp_gradient(&net, p11, 2, &d, grad, 2, work, 1024),
+                 PYBP_EVALUE);
+        d = data_f64(1, one, neg, NULL);
+        CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 1024), PYBP_EVALUE);
+        net = make_net(2, s11, sig, PYBP_QUADRATIC);   /* any target */
+        CHECK_ST(pybp_cost(&net, p11, 2, &d, &total, work, 1024), PYBP_OK);
+        net = make_net(2, s12, smx, PYBP_LOG_LIKELIHOOD);
+        d = data_f64(1, one, y11, NULL);
+        CHECK_ST(pybp_cost(&net, p12, 4, &d, &total, work, 1024), PYBP_EVALUE);
+        d = data_f64(1, one, yneg, NULL);
+        CHECK_ST(pybp_cost(&net, p12, 4, &d, &total, work, 1024), PYBP_EVALUE);
+        d = data_f64(1, one, yok, NULL);
+        CHECK_ST(pybp_cost(&net, p12, 4, &d, &total, work, 1024), PYBP_OK);
     }
 }
 
@@ -882,6 +934,9 @@ static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
         labels = xmalloc(count * sizeof(int32_t));
         for (i = 0; i < count; i++)
             labels[i] = (int32_t)rng_below(nL);
+        if (outs[pick][1] == PYBP_LOG_LIKELIHOOD)   /* distributions */
+            for (i = 0; i < count * nL; i++)
+                y[i] = (size_t)labels[i / nL] == i % nL ? 1.0 : 0.0;
         perm = xmalloc(count * sizeof(size_t));
         shuffle(perm, count);
 

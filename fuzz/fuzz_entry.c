@@ -479,6 +479,14 @@ static void decode(setup *c, const uint8_t *data, size_t size)
         c->data.y = c->y;
         for (i = 0; i < ny; i++)
             c->y[i] = c->wild ? pick_value(&s, 1) : get8(&s) / 255.0;
+        /* log-likelihood targets are distributions unless wild: one-hot
+         * rows (so that calls with them are expected to succeed) */
+        if (!c->wild && c->net.cost == PYBP_LOG_LIKELIHOOD && c->nL > 0)
+            for (i = 0; i < ny; i += c->nL) {
+                size_t j, hot = (size_t)(c->y[i] * 255.0) % c->nL;
+                for (j = 0; j < c->nL; j++)
+                    c->y[i + j] = j == hot ? 1.0 : 0.0;
+            }
     }
     if (c->targets_kind & 2) {
         size_t nlab = alloc_ok ? count : 0;
@@ -622,13 +630,39 @@ static int must_fail(const setup *c, unsigned nulls_used)
         || (c->net_ok && c->np == c->P && !params_finite(c));
 }
 
+/* Dense targets inside the cost's domain (the library's rule:
+ * cross-entropy in [0, 1], log-likelihood >= 0 summing to 1 within
+ * 1e-9 n_L); labels and the quadratic cost take anything. */
+static int targets_ok(const setup *c)
+{
+    size_t i, j, nL = c->nL;
+    double sum;
+    if (c->data.y == NULL || c->net.cost == PYBP_QUADRATIC)
+        return 1;
+    for (i = 0; i < c->data.count; i++) {
+        sum = 0.0;
+        for (j = 0; j < nL; j++) {
+            double v = c->y[i * nL + j];
+            if (!(v >= 0.0)
+                || (c->net.cost == PYBP_CROSS_ENTROPY && !(v <= 1.0)))
+                return 0;
+            sum += v;
+        }
+        if (c->net.cost == PYBP_LOG_LIKELIHOOD
+            && !(fabs(sum - 1.0) <= 1e-9 * (double)nL))
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether a call must succeed: everything true and valid. */
 static int must_pass(const setup *c, unsigned nulls_used, int need_targets)
 {
     return (c->nulls & nulls_used) == 0 && c->feasible && !c->impossible
         && c->data.count > 0
         && !c->opts_odd && c->np == c->P && c->inputs_ok && params_finite(c)
-        && (need_targets ? c->targets_kind == 1 || c->targets_kind == 2
+        && (need_targets ? (c->targets_kind == 1 && targets_ok(c))
+                               || c->targets_kind == 2
                          : c->targets_kind != 3);
 }
 

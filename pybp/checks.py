@@ -58,3 +58,44 @@ def check_count(value, name):
     if value < 1:
         raise ValueError("%s must be at least 1, got %d" % (name, value))
     return value
+
+
+# Dense log-likelihood targets must sum to 1 within this much per output
+# (|sum_j y_j - 1| <= SUM_TOLERANCE * n_out, the sum from 0.0 in ascending
+# j); the C core checks the same.
+SUM_TOLERANCE = 1e-9
+
+
+def check_target_domain(data, cost, what):
+    """Dense targets inside the cost's domain: cross-entropy's in [0, 1],
+    log-likelihood's non-negative and summing to 1 per example.  Labels and
+    the quadratic cost take anything (finite, checked by Dataset)."""
+    y = data.y
+    if y is None or cost == "quadratic":
+        return
+    n = data.n_outputs
+    if cost == "cross-entropy":
+        if min(y) >= 0.0 and max(y) <= 1.0:
+            return
+        for i, v in enumerate(y):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError("%s: example %d has target %r, outside [0, 1] "
+                                 "(the cross-entropy cost's domain)"
+                                 % (what, i // n, v))
+        return
+    if min(y) < 0.0:
+        for i, v in enumerate(y):
+            if v < 0.0:
+                raise ValueError("%s: example %d has target %r < 0; the "
+                                 "log-likelihood cost needs targets that are "
+                                 "probabilities (or labels)" % (what, i // n, v))
+    tolerance = SUM_TOLERANCE * n
+    rows = y.tolist()
+    for i in range(data.count):
+        total = 0.0
+        for v in rows[i * n:(i + 1) * n]:
+            total += v
+        if not abs(total - 1.0) <= tolerance:
+            raise ValueError("%s: the targets of example %d sum to %r; the "
+                             "log-likelihood cost needs them to sum to 1 (within "
+                             "%g)" % (what, i, total, tolerance))

@@ -19,7 +19,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from . import _kernels
 from ._kernels import reference as _reference
 from ._kernels.reference import argmax
-from .checks import DTYPES, all_finite, check_count, check_dtype, check_inputs, check_number
+from .checks import (
+    DTYPES,
+    all_finite,
+    check_count,
+    check_dtype,
+    check_inputs,
+    check_number,
+    check_target_domain,
+)
 from .dataset import Dataset, as_dataset
 from .guard import Guard, Use
 from .seeding import init_params, shuffler
@@ -231,6 +239,7 @@ class Network:
                                      % (what, top, n_out))
             else:
                 raise ValueError("%s: no targets or labels" % what)
+            check_target_domain(data, self.spec.cost, what)
         return data
 
     def _call(self, name, *args, write=False):
@@ -305,6 +314,7 @@ class Network:
             data = Dataset(x, n_inputs=n_in, labels=[y])
         else:
             data = Dataset(x, self._vector(y, n_out, "target y"), n_inputs=n_in)
+            check_target_domain(data, self.spec.cost, "target y")
         g = self._call("gradient", data)
         nabla_b, nabla_w = [], []
         for layer in self.spec.layers():

@@ -295,6 +295,33 @@ API = [
     ("evaluate label 5 of 2 classes",
      lambda c: c.net.evaluate(pybp.Dataset(X, labels=[0, 5])),
      ValueError, "label 5 is out of range for 2 outputs"),
+    # targets outside the cost's domain (labels are always inside)
+    ("cost cross-entropy target above 1",
+     lambda c: c.network([2, 2], cost="cross-entropy").cost(X, [[1.0, 0.0], [0.0, 1.5]]),
+     ValueError, "data: example 1 has target 1.5, outside [0, 1] (the cross-entropy"),
+    ("sgd cross-entropy target below 0",
+     lambda c: c.network([2, 2], cost="cross-entropy").sgd(
+         pybp.Dataset(X, [[-0.25, 0.0], [0.0, 1.0]]), epochs=1, mini_batch_size=1, eta=0.1),
+     ValueError, "training_data: example 0 has target -0.25, outside [0, 1]"),
+    ("backprop cross-entropy target 2",
+     lambda c: c.network([2, 2], cost="cross-entropy").backprop([0.1, 0.2], [2.0, 0.0]),
+     ValueError, "target y: example 0 has target 2.0, outside [0, 1]"),
+    ("cost log-likelihood targets summing to 2",
+     lambda c: c.network([2, 3], activation="softmax", cost="log-likelihood").cost(
+         X, [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]),
+     ValueError, "data: the targets of example 1 sum to 2.0; the log-likelihood cost"),
+    ("gradient log-likelihood negative target",
+     lambda c: c.network([2, 2], activation="softmax", cost="log-likelihood").gradient(
+         X, [[1.5, -0.5], [0.0, 1.0]]),
+     ValueError, "data: example 0 has target -0.5 < 0; the log-likelihood cost"),
+    ("update_mini_batch log-likelihood targets summing to 0.5",
+     lambda c: c.network([2, 2], activation="softmax", cost="log-likelihood")
+     .update_mini_batch(X, [[0.25, 0.25], [0.0, 1.0]], eta=0.1),
+     ValueError, "sum to 0.5"),
+    ("backprop log-likelihood all-ones target",
+     lambda c: c.network([2, 2], activation="softmax", cost="log-likelihood").backprop(
+         [0.1, 0.2], [1.0, 1.0]),
+     ValueError, "target y: the targets of example 0 sum to 2.0"),
     ("cost with fewer target rows than inputs",
      lambda c: c.net.cost(X, [[1.0, 0.0]]),
      ValueError, "1 rows for 2 examples"),

@@ -1,4 +1,4 @@
-"""pybp's own exp, log and tanh: fixed sequences of IEEE-754 double operations.
+"""pybp's own exp, log, log1p and tanh: fixed sequences of IEEE-754 double operations.
 
 Python's ``math.exp``, ``math.log`` and ``math.tanh`` are the platform's libm,
 and libms differ (glibc with and without FMA, musl, macOS, Windows) in the
@@ -17,14 +17,15 @@ order the C code uses; do not "simplify" one without the other.
 
 Special values follow C99 Annex F: exp(-inf) = +0, exp(+inf) = +inf, exp
 overflows to +inf and underflows gradually to subnormal numbers and +0;
-log(+-0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; tanh keeps the sign of
+log(+-0) = -inf, log(x < 0) = NaN, log(+inf) = +inf (and log1p likewise at
+x = -1, below and at +inf); tanh keeps the sign of
 zero, tanh(+-inf) = +-1; a NaN argument is returned as it came.
 """
 
 import math
 from struct import pack, unpack
 
-__all__ = ["exp", "log", "tanh", "expm1_reduced"]
+__all__ = ["exp", "log", "log1p", "tanh", "expm1_reduced"]
 
 _INF = math.inf
 _NAN = math.nan
@@ -121,6 +122,23 @@ def log(x):
     if x != x:
         return x
     return _NAN
+
+
+def log1p(x):
+    """ln(1 + x), accurate for tiny x: log(u) corrected for the rounding of u = 1 + x.
+
+    When 1 + x rounds to 1, x itself is ln(1 + x) correctly rounded (|x| <
+    2**-53).  Otherwise u - 1 is exact for u <= 2 (Sterbenz) and (u - 1) - x
+    is then exactly the rounding error d of u; ln(1 + x) = ln(u) + ln(1 - d/u)
+    = ln(u) - d/u to within |d/u|**2 < 2**-106.  For u > 2 the correction is
+    below half an ulp of ln(u) and harmless.
+    """
+    u = 1.0 + x
+    if u == 1.0:
+        return x                  # keeps -0.0, tiny and subnormal x
+    if u <= 0.0 or u == _INF:
+        return log(u)             # -inf at x = -1, NaN below, +inf at +inf
+    return log(u) - ((u - 1.0) - x) / u
 
 
 # expm1(r) on |r| <= ln2/2: with h = r/2, r*h*(1 + h*r*Q(r*h)) (minimax).

@@ -40,6 +40,7 @@ from . import elementary
 _exp = elementary.exp
 _tanh = elementary.tanh
 _log = elementary.log
+_log1p = elementary.log1p
 
 # --- sums -------------------------------------------------------------------
 
@@ -124,8 +125,9 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-def softmax(z):
-    """e^(z_j - max z) / sum_k e^(z_k - max z); the max is the first largest."""
+def softmax_parts(z):
+    """(top, e, s): the first largest z, e_j = e^(z_j - top), s = sum_k e_k
+    (ascending).  Shared by softmax and the log-likelihood cost."""
     top = z[0]
     for v in z:
         if v > top:
@@ -134,6 +136,12 @@ def softmax(z):
     s = 0.0
     for v in e:
         s += v
+    return top, e, s
+
+
+def softmax(z):
+    """e^(z_j - max z) / sum_k e^(z_k - max z); the max is the first largest."""
+    _, e, s = softmax_parts(z)
     return [v / s for v in e]
 
 
@@ -178,8 +186,18 @@ def ln(x):
 # --- cost -------------------------------------------------------------------
 
 
-def cost_x(cost, a, y):
-    """The cost C_x of one example with outputs a and target y."""
+def cost_x(cost, z, a, y):
+    """The cost C_x of one example with output-layer z, outputs a = f(z), target y.
+
+    Cross-entropy (sigmoid outputs) and log-likelihood (softmax outputs) are
+    computed from z, not from a, so that they stay finite and accurate where
+    a rounds to 0 or 1 (docs/math.md, "Costs"):
+      cross-entropy  C_x = sum_j [(1 - y_j) max(z_j, 0) + y_j max(-z_j, 0)
+                                  + log1p(e^-|z_j|)],
+                     a product with a zero coefficient skipped;
+      log-likelihood C_x = -sum_{y_j != 0} y_j ((z_j - top) - ln s),
+                     top and s as the softmax computes them.
+    """
     s = 0.0
     if cost == "quadratic":
         for aj, yj in zip(a, y):
@@ -187,16 +205,24 @@ def cost_x(cost, a, y):
             s += d * d
         return 0.5 * s
     if cost == "cross-entropy":
-        for aj, yj in zip(a, y):
-            if yj > 0.0:
-                s += yj * ln(aj)
-            if yj < 1.0:
-                s += (1.0 - yj) * ln(1.0 - aj)
-        return -s
+        for zj, yj in zip(z, y):
+            if zj >= 0.0:
+                c = 1.0 - yj
+                m = zj
+            else:
+                c = yj
+                m = -zj
+            t = _log1p(_exp(-m))
+            if c != 0.0:
+                t = c * m + t
+            s += t
+        return s
     if cost == "log-likelihood":
-        for aj, yj in zip(a, y):
+        top, _, total = softmax_parts(z)
+        lse = ln(total)
+        for zj, yj in zip(z, y):
             if yj != 0.0:
-                s += yj * ln(aj)
+                s += yj * ((zj - top) - lse)
         return -s
     raise ValueError("unknown cost %r" % (cost,))
 
@@ -253,7 +279,7 @@ def backward(spec, params, x, y):
         d = [dot(params[w_off + k:b_off:n_in], d) * fp[k] for k in range(n_in)]
         deltas.append(d)
     deltas.reverse()
-    return activations, deltas, cost_x(spec.cost, activations[-1], y)
+    return activations, deltas, cost_x(spec.cost, zs[-1], activations[-1], y)
 
 
 _ONE = [1.0]
@@ -354,8 +380,9 @@ def cost_total(spec, params, data, total=0.0):
     """total + sum of C_x over the examples, in order."""
     n_out = spec.sizes[-1]
     for i in range(data.count):
-        a = feedforward(spec, params, data.input(i))[1][-1]
-        total += cost_x(spec.cost, a, data.target(i, n_out))
+        zs, activations = feedforward(spec, params, data.input(i))
+        total += cost_x(spec.cost, zs[-1], activations[-1],
+                        data.target(i, n_out))
     return total
 
 
