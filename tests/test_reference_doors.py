@@ -86,3 +86,30 @@ def test_trace_is_the_same_on_both_backends(c_backend):
     c = py.copy(backend="c")
     xs, ys = [[0.1, 0.2, 0.3, 0.4], [1.0, 0.0, -1.0, 0.5]], [[0.0, 1.0], [1.0, 0.0]]
     assert py.trace(xs, ys) == c.trace(xs, ys) and py.trace(xs, ys).cost == c.trace(xs, ys).cost
+
+
+def test_from_layers_keras_style():
+    ws, bs = _layers([2, 3, 1])
+    net = pybp.from_layers(list(zip(ws, bs)), activation="tanh")
+    assert net.sizes == [2, 3, 1] and net.weights[1].tolist() == ws[1]
+
+
+def test_from_torch_gives_torchs_outputs_and_gradients():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(),
+                                torch.nn.Linear(4, 3), torch.nn.Softmax(dim=-1)).double()
+    net = pybp.from_torch(model, cost="log-likelihood")
+    assert net.sizes == [5, 4, 3] and net.activations == ["tanh", "softmax"]
+    x = torch.rand(6, 5, dtype=torch.float64)
+    labels = [0, 2, 1, 1, 0, 2]
+    out = model(x)
+    mine = [v for row in net.outputs(x.tolist()) for v in row]
+    assert mine == pytest.approx([v for row in out.tolist() for v in row], rel=1e-14)
+    torch.nn.functional.nll_loss(torch.log(out), torch.tensor(labels)).backward()
+    r = pybp.compare(net, {"grad_w": [model[0].weight.grad, model[2].weight.grad],
+                           "grad_b": [model[0].bias.grad, model[2].bias.grad]},
+                     x.tolist(), labels)
+    assert r.agrees, str(r)
+    with pytest.raises(ValueError, match="no pybp equivalent"):
+        pybp.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()))
