@@ -16,6 +16,7 @@ from array import array
 import pytest
 
 import pybp
+from pybp import golden as make_golden
 from pybp.dataset import Dataset
 
 from helpers import bits
@@ -23,7 +24,7 @@ from helpers import bits
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 
 
-def _load_maker():
+def _load_script():
     spec = importlib.util.spec_from_file_location(
         "make_golden", os.path.join(GOLDEN, "make_golden.py"))
     module = importlib.util.module_from_spec(spec)
@@ -31,7 +32,7 @@ def _load_maker():
     return module
 
 
-make_golden = _load_maker()
+script = _load_script()
 MANIFEST, RESULTS_DIGEST = make_golden.read_manifest(GOLDEN)
 NAMES = [name for name, _ in MANIFEST]
 
@@ -132,7 +133,7 @@ def test_regenerating_writes_the_same_bytes(tmp_path):
     for run in ("a", "b"):
         out = tmp_path / run
         out.mkdir()
-        make_golden.main(["make_golden.py", str(out)])
+        script.main(["make_golden.py", str(out)])
     for name in NAMES + ["MANIFEST"]:
         fname = name if name == "MANIFEST" else name + ".txt"
         a = (tmp_path / "a" / fname).read_bytes()
@@ -169,3 +170,18 @@ def test_float32_is_close(isa, name):
                      ("gradient", 1e-4), ("update", 1e-4), ("epoch", 1e-4)):
         assert close(got[key], case.expected[key], tol), (name, key)
     assert all(math.isfinite(v) for v in got["epoch"])
+
+
+def test_the_golden_command_writes_the_repositorys_cases(tmp_path):
+    """pybp golden -o DIR: the same files as tests/golden/, for other
+    implementations' test suites."""
+    from helpers import run
+    out = tmp_path / "cases"
+    status, text, err = run(["golden", "-o", out])
+    assert status == 0, err
+    assert text.strip() == "wrote %d golden cases and their MANIFEST to %s" % (
+        len(NAMES), out)
+    for name in NAMES + ["MANIFEST"]:
+        fname = name if name == "MANIFEST" else name + ".txt"
+        with open(os.path.join(GOLDEN, fname), "rb") as f:
+            assert (out / fname).read_bytes() == f.read(), fname

@@ -8,7 +8,7 @@ gradbench.py.
 import os
 from typing import Iterable
 
-from .. import backends, data, export_c, gradbench, load, png, summary
+from .. import backends, data, export_c, files, gradbench, load, png, summary
 from .common import (
     MNIST_CLASSES,
     MNIST_INPUTS,
@@ -150,4 +150,15 @@ def cmd_bench_gradient(args, out, err):
     notes = gradbench.format_notes(rows)
     if notes and not args.json:
         say(out, notes)
+    return 0
+
+
+def cmd_golden(args, out, err):
+    # Imported here: only this command needs the case generator.
+    from .. import golden
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise UsageError(f"--output {args.output}: not a directory")
+    files.make_directory(args.output)
+    count = golden.write(args.output)
+    say(out, f"wrote {count} golden cases and their MANIFEST to {args.output}")
     return 0

@@ -15,6 +15,7 @@ from .commands import (
     cmd_bench_gradient,
     cmd_evaluate,
     cmd_export_c,
+    cmd_golden,
     cmd_predict,
     cmd_show,
 )
@@ -247,6 +248,21 @@ def build_parser():
     show.add_argument("--json", action="store_true",
                    help="print the summary as a JSON object")
     show.set_defaults(func=cmd_show)
+
+    gold = sub.add_parser("golden", help="write the golden cases, for checking "
+                                         "another implementation",
+                          description="Write the golden cases into DIR: small "
+                                      "networks of every activation and cost, "
+                                      "each with its parameters, inputs, "
+                                      "targets and the reference's outputs, "
+                                      "cost, gradient, evaluation and "
+                                      "parameters after an update and an "
+                                      "epoch, as hex floats in text "
+                                      "(tests/golden/README.md in the "
+                                      "source tree describes the format).")
+    gold.add_argument("-o", "--output", required=True, metavar="DIR",
+                      help="the directory to write into (created if missing)")
+    gold.set_defaults(func=cmd_golden)
 
     x = sub.add_parser("export-c", help="write a model as a self-contained C "
                                         "header",
