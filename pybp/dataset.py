@@ -13,6 +13,8 @@ import math
 from array import array
 from typing import Any
 
+from ._arrays import native_code, to_array
+
 __all__ = ["Dataset", "as_dataset"]
 
 
@@ -33,15 +35,10 @@ def _is_buffer(obj):
     return True
 
 
-_FORMATS = {"d": ("d", "<d", "=d"), "f": ("f", "<f", "=f")}
-
-
 def _buffer_kind(mv):
     """"d" or "f" for a float64 or float32 buffer, else None."""
-    for kind, formats in _FORMATS.items():
-        if mv.format in formats and mv.itemsize == (8 if kind == "d" else 4):
-            return kind
-    return None
+    code = native_code(mv)
+    return code if code in ("d", "f") else None
 
 
 def _float_view(obj, what, kinds="d"):
@@ -58,7 +55,7 @@ def _float_view(obj, what, kinds="d"):
             raise ValueError("%s: buffer is not contiguous" % what)
         flat = mv.cast("B").cast(kind)
         if kind not in kinds:
-            return memoryview(array("d", flat))
+            return memoryview(to_array("d", flat))
         return flat
     try:
         packed = array("d", obj)
@@ -87,7 +84,7 @@ def _rows(obj, what):
             raise ValueError("%s: row %d has %d values, row 0 has %d"
                              % (what, i, len(row), width))
         try:
-            flat.extend(array("d", row))
+            flat.extend(to_array("d", row))
         except TypeError:
             raise TypeError("%s: row %d holds something that is not a number"
                             % (what, i)) from None
@@ -283,13 +280,13 @@ class Dataset:
         if self.x_u8 is not None or kind == self.input_type:
             return self
         if kind == "float32":
-            x, x_f32 = None, memoryview(array("f", self.x))
+            x, x_f32 = None, memoryview(to_array("f", self.x))
             if not _finite_sum(x_f32):
                 bad = next(i for i, v in enumerate(x_f32) if not math.isfinite(v))
                 raise ValueError("inputs: value %r (example %d) is beyond float32's "
                                  "range (about 3.4e38)" % (self.x[bad], bad // self.n_inputs))
         else:
-            x, x_f32 = memoryview(array("d", self.x_f32)), None
+            x, x_f32 = memoryview(to_array("d", self.x_f32)), None
         return self._copy_with(self.count, x=x, x_f32=x_f32)
 
     def __repr__(self):
