@@ -108,7 +108,7 @@ class Dataset:
     """
 
     __slots__ = ("count", "n_inputs", "x", "x_f32", "x_u8", "divisor", "y",
-                 "n_outputs", "labels", "_table", "_sealed")
+                 "n_outputs", "labels", "_table", "_whole", "_sealed")
 
     # Memoryviews or None: exactly one of x, x_f32 and x_u8 holds the inputs
     # (x_u8 with its divisor), and y or labels the targets, if any.
@@ -139,7 +139,7 @@ class Dataset:
             raise ValueError("give targets or labels, not both")
         self.x = self.x_f32 = self.x_u8 = self.y = self.labels = None
         self.divisor = None
-        self._table = None
+        self._table = self._whole = None
         if divisor is not None:
             self._init_u8(inputs, n_inputs, divisor)
         elif n_inputs is not None or _is_buffer(inputs):
@@ -259,6 +259,19 @@ class Dataset:
     def __len__(self):
         return self.count
 
+    def whole_buffers(self):
+        """(x, x_f32, x_u8, y) as the uncut views of the Dataset these came
+        from by subset() or inputs_as(), for the C core: each one's first
+        items are the ones in this Dataset, and C reads only those.
+
+        On PyPy, C cannot be given the memory of a slice of a cast
+        memoryview: cffi's from_buffer copies it, item by item, on every call.
+        The views a Dataset is made with are never such slices; its subsets'
+        are."""
+        if self._whole is not None:
+            return self._whole
+        return self.x, self.x_f32, self.x_u8, self.y
+
     def _floats(self):
         """The float inputs, float64 or float32 (None for uint8)."""
         return self.x if self.x is not None else self.x_f32
@@ -359,6 +372,9 @@ class Dataset:
         new.y = None if self.y is None else self.y[:count * self.n_outputs]
         new.labels = None if self.labels is None else self.labels[:count]
         new._table = self._table
+        whole = self.whole_buffers()
+        new._whole = (x if "x" in inputs else whole[0],
+                      x_f32 if "x_f32" in inputs else whole[1], whole[2], whole[3])
         return new._seal()
 
 
