@@ -259,7 +259,7 @@ class Dataset:
     def __len__(self):
         return self.count
 
-    def whole_buffers(self):
+    def _whole_buffers(self):
         """(x, x_f32, x_u8, y) as the uncut views of the Dataset these came
         from by subset() or inputs_as(), for the C core: each one's first
         items are the ones in this Dataset, and C reads only those.
@@ -372,7 +372,7 @@ class Dataset:
         new.y = None if self.y is None else self.y[:count * self.n_outputs]
         new.labels = None if self.labels is None else self.labels[:count]
         new._table = self._table
-        whole = self.whole_buffers()
+        whole = self._whole_buffers()
         new._whole = (x if "x" in inputs else whole[0],
                       x_f32 if "x_f32" in inputs else whole[1], whole[2], whole[3])
         return new._seal()

@@ -225,7 +225,7 @@ def _data(c, data, T=_F64):
     # The C core reads the first count rows of the uncut buffers, and cannot
     # see their ends: check them and the views here, whatever the Dataset
     # says of itself.
-    x, x_f32, x_u8, y = data.whole_buffers()
+    x, x_f32, x_u8, y = data._whole_buffers()
     for view, whole, width in ((data.x, x, data.n_inputs), (data.x_f32, x_f32, data.n_inputs),
                                (data.x_u8, x_u8, data.n_inputs), (data.y, y, data.n_outputs)):
         if (view is None) != (whole is None) or view is not None and (
