@@ -20,6 +20,11 @@ from pybp import checkpoint, files, model
 from pybp.checkpoint import CheckpointError
 from pybp.model import ModelFormatError
 
+# Children run from the directory holding the pybp under test: `-m` and `-c`
+# put their working directory first on sys.path, and from a checkout's root
+# an installed (non-editable) pybp would be shadowed by its unbuilt source.
+HOME = os.path.dirname(os.path.dirname(os.path.abspath(pybp.__file__)))
+
 SETTINGS = {"sizes": [2, 3, 2], "activations": ["sigmoid", "sigmoid"],
             "cost": "quadratic", "eta": 0.5, "lmbda": 0.0, "mini_batch_size": 2,
             "epochs": 3, "seed": 1, "init": "normal", "limit": None,
@@ -165,7 +170,7 @@ def test_model_reader_refuses_a_huge_file_from_its_header(tmp_path):
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_show_dev_zero_is_refused_at_once(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pybp", "show", "/dev/zero"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, cwd=HOME)
     assert proc.returncode == 1
     assert "not a pybp model file" in proc.stderr
 
@@ -462,7 +467,7 @@ def pybp_cmd(args, env=None, cwd=None, timeout=120):
     full.pop("PYTHONPATH", None)
     full.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "pybp"] + [str(a) for a in args],
-                          capture_output=True, text=True, env=full, cwd=cwd,
+                          capture_output=True, text=True, env=full, cwd=cwd or HOME,
                           timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -489,7 +494,7 @@ def test_bad_settings_are_one_line_on_every_command(env, fragment, tmp_path):
     # a program importing pybp gets an ImportError saying the same
     code = "import pybp"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, **env))
+                          env=dict(os.environ, **env), cwd=HOME)
     assert proc.returncode == 1 and "ImportError: " + fragment.split("'")[0] in proc.stderr
 
 
@@ -598,7 +603,7 @@ def test_ctrl_c_stops_a_long_epoch_soon_and_names_it(c_backend, tmp_path):
                              "--sizes", "784,200,10", "--epochs", "20", "--json",
                              "--test-limit", "100", "--checkpoint", str(ck)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, cwd=HOME)
     try:
         first = json.loads(proc.stdout.readline())
         assert first["epoch"] == 1
@@ -686,5 +691,5 @@ assert len(out) == 300 and out[0] == out[0]
 print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, cwd=HOME)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
