@@ -28,6 +28,7 @@ import sys
 import zlib
 from array import array
 
+from ._arrays import to_array
 from .files import Reader, save_file
 from .spec import NetSpec
 
@@ -78,7 +79,7 @@ def _state_to_json(state):
 
 
 def _params_bytes(params):
-    values = array("d", params)
+    values = to_array("d", params)
     if sys.byteorder == "big":  # pragma: no cover - stored little-endian
         values.byteswap()
     return values.tobytes()

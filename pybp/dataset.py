@@ -13,6 +13,8 @@ import math
 from array import array
 from typing import Any
 
+from ._arrays import native_code, to_array
+
 __all__ = ["Dataset", "as_dataset"]
 
 
@@ -33,15 +35,10 @@ def _is_buffer(obj):
     return True
 
 
-_FORMATS = {"d": ("d", "<d", "=d"), "f": ("f", "<f", "=f")}
-
-
 def _buffer_kind(mv):
     """"d" or "f" for a float64 or float32 buffer, else None."""
-    for kind, formats in _FORMATS.items():
-        if mv.format in formats and mv.itemsize == (8 if kind == "d" else 4):
-            return kind
-    return None
+    code = native_code(mv)
+    return code if code in ("d", "f") else None
 
 
 def _float_view(obj, what, kinds="d"):
@@ -58,7 +55,7 @@ def _float_view(obj, what, kinds="d"):
             raise ValueError("%s: buffer is not contiguous" % what)
         flat = mv.cast("B").cast(kind)
         if kind not in kinds:
-            return memoryview(array("d", flat))
+            return memoryview(to_array("d", flat))
         return flat
     try:
         packed = array("d", obj)
@@ -87,7 +84,7 @@ def _rows(obj, what):
             raise ValueError("%s: row %d has %d values, row 0 has %d"
                              % (what, i, len(row), width))
         try:
-            flat.extend(array("d", row))
+            flat.extend(to_array("d", row))
         except TypeError:
             raise TypeError("%s: row %d holds something that is not a number"
                             % (what, i)) from None
@@ -111,7 +108,7 @@ class Dataset:
     """
 
     __slots__ = ("count", "n_inputs", "x", "x_f32", "x_u8", "divisor", "y",
-                 "n_outputs", "labels", "_table", "_sealed")
+                 "n_outputs", "labels", "_table", "_whole", "_sealed")
 
     # Memoryviews or None: exactly one of x, x_f32 and x_u8 holds the inputs
     # (x_u8 with its divisor), and y or labels the targets, if any.
@@ -142,7 +139,7 @@ class Dataset:
             raise ValueError("give targets or labels, not both")
         self.x = self.x_f32 = self.x_u8 = self.y = self.labels = None
         self.divisor = None
-        self._table = None
+        self._table = self._whole = None
         if divisor is not None:
             self._init_u8(inputs, n_inputs, divisor)
         elif n_inputs is not None or _is_buffer(inputs):
@@ -262,6 +259,19 @@ class Dataset:
     def __len__(self):
         return self.count
 
+    def _whole_buffers(self):
+        """(x, x_f32, x_u8, y) as the uncut views of the Dataset these came
+        from by subset() or inputs_as(), for the C core: each one's first
+        items are the ones in this Dataset, and C reads only those.
+
+        On PyPy, C cannot be given the memory of a slice of a cast
+        memoryview: cffi's from_buffer copies it, item by item, on every call.
+        The views a Dataset is made with are never such slices; its subsets'
+        are."""
+        if self._whole is not None:
+            return self._whole
+        return self.x, self.x_f32, self.x_u8, self.y
+
     def _floats(self):
         """The float inputs, float64 or float32 (None for uint8)."""
         return self.x if self.x is not None else self.x_f32
@@ -283,13 +293,13 @@ class Dataset:
         if self.x_u8 is not None or kind == self.input_type:
             return self
         if kind == "float32":
-            x, x_f32 = None, memoryview(array("f", self.x))
+            x, x_f32 = None, memoryview(to_array("f", self.x))
             if not _finite_sum(x_f32):
                 bad = next(i for i, v in enumerate(x_f32) if not math.isfinite(v))
                 raise ValueError("inputs: value %r (example %d) is beyond float32's "
                                  "range (about 3.4e38)" % (self.x[bad], bad // self.n_inputs))
         else:
-            x, x_f32 = memoryview(array("d", self.x_f32)), None
+            x, x_f32 = memoryview(to_array("d", self.x_f32)), None
         return self._copy_with(self.count, x=x, x_f32=x_f32)
 
     def __repr__(self):
@@ -362,6 +372,9 @@ class Dataset:
         new.y = None if self.y is None else self.y[:count * self.n_outputs]
         new.labels = None if self.labels is None else self.labels[:count]
         new._table = self._table
+        whole = self._whole_buffers()
+        new._whole = (x if "x" in inputs else whole[0],
+                      x_f32 if "x_f32" in inputs else whole[1], whole[2], whole[3])
         return new._seal()
 
 

@@ -16,6 +16,7 @@ import sys
 import zlib
 from array import array
 
+from ._arrays import to_array
 from .files import Reader, save_file
 from .spec import ACTIVATION_CODES, COST_CODES, MAX_LAYERS, combination_problem, nparams
 
@@ -44,17 +45,7 @@ def _params_offset(nlayers):
 
 def _as_doubles(params):
     """A fresh array('d') copy of params (a buffer of float64 or numbers)."""
-    try:
-        mv = memoryview(params)
-    except TypeError:
-        return array("d", params)
-    if mv.format in ("d", "<d", "=d") and mv.itemsize == 8 and mv.c_contiguous:
-        out = array("d")
-        out.frombytes(mv.cast("B"))
-        if mv.format == "<d" and sys.byteorder == "big":  # pragma: no cover
-            out.byteswap()
-        return out
-    return array("d", params)
+    return to_array("d", params)
 
 
 def dumps(sizes, activations, cost, params):

@@ -17,6 +17,7 @@ from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
+from ._arrays import to_array
 from ._kernels import reference as _reference
 from ._kernels.reference import argmax
 from .checks import (
@@ -164,7 +165,7 @@ class Network:
         if isinstance(values, (str, bytes)):
             raise TypeError("params must be a sequence of floats")
         try:
-            new = array(DTYPES[self.dtype], values)
+            new = to_array(DTYPES[self.dtype], values)
         except TypeError:
             raise TypeError("params must be a sequence of numbers") from None
         if len(new) != self.spec.nparams:
@@ -259,7 +260,7 @@ class Network:
         if isinstance(x, (str, bytes)):
             raise TypeError("%s must be a sequence of numbers" % what)
         try:
-            v = array("d", x)
+            v = to_array("d", x)
         except TypeError:
             raise TypeError("%s must be a sequence of numbers" % what) from None
         if len(v) != n:

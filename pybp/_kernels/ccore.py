@@ -4,6 +4,14 @@ A thin layer: Python buffers go to C without copies (ffi.from_buffer), a
 status code other than PYBP_OK becomes a Python exception naming the
 problem.  cffi releases the GIL for the duration of every C call.
 
+Every cdata a call makes is held by a _Call until the C function has
+returned, then released: a pointer stored in a struct keeps nothing alive,
+and on PyPy an object that no later line uses may be collected, or its
+buffer unpinned and moved, during the call.  Releasing at once also frees
+the scratch space and lets go of the buffers without waiting for the
+garbage collector (which on PyPy runs later than CPython's reference
+counting).
+
 The C core has several instruction-set paths (portable "scalar", "avx2"
 and "avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By
 default it picks the best one the CPU supports; the environment variable
@@ -192,44 +200,61 @@ def _type(params):
     return _F32 if code == "f" else _F64
 
 
-def _data(data, T=_F64):
-    """A pybp_data descriptor and the buffers it points into (keep both alive)."""
-    d = ffi.new("pybp_data *")
+class _Call:
+    """with _Call() as c: the cdata made for one C call, each passed through
+    c(...), stay alive until the block ends and are released then."""
+
+    __slots__ = ("held",)
+
+    def __init__(self):
+        self.held = []
+
+    def __call__(self, cdata):
+        self.held.append(cdata)
+        return cdata
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for cdata in self.held:
+            ffi.release(cdata)
+        self.held = []
+
+
+def _data(c, data, T=_F64):
+    """A pybp_data descriptor of data, in the call c (which holds it and the
+    buffers it points into until the call's end)."""
+    d = c(ffi.new("pybp_data *"))
     d.count = data.count
-    keep = [d]
+    # A converted copy, if inputs_as makes one, lives on in its buffer's cdata.
     data = data.inputs_as(T.input_type)
-    keep.append(data)
-    # The C core reads count rows from each buffer and cannot see their
-    # ends: check them here, whatever the Dataset says of itself.
-    inputs = data.x if data.x is not None else data.x_f32 if data.x_f32 is not None \
-        else data.x_u8
-    if len(inputs) < data.count * data.n_inputs or data.count < 1 \
-            or (data.y is not None and len(data.y) < data.count * data.n_outputs) \
+    # The C core reads the first count rows of the uncut buffers, and cannot
+    # see their ends: check them and the views here, whatever the Dataset
+    # says of itself.
+    x, x_f32, x_u8, y = data._whole_buffers()
+    for view, whole, width in ((data.x, x, data.n_inputs), (data.x_f32, x_f32, data.n_inputs),
+                               (data.x_u8, x_u8, data.n_inputs), (data.y, y, data.n_outputs)):
+        if (view is None) != (whole is None) or view is not None and (
+                min(len(view), len(whole)) < data.count * width):
+            raise ValueError("data: its buffers hold fewer than %d examples"
+                             % data.count)
+    if data.count < 1 or (x is None and x_f32 is None and x_u8 is None) \
             or (data.labels is not None and len(data.labels) < data.count):
         raise ValueError("data: its buffers hold fewer than %d examples"
                          % data.count)
-    if data.x is not None:
-        buf = ffi.from_buffer("double[]", data.x)
-        d.x = buf
-        keep.append(buf)
-    elif data.x_f32 is not None:
-        buf = ffi.from_buffer("float[]", data.x_f32)
-        d.x_f32 = buf
-        keep.append(buf)
+    if x is not None:
+        d.x = c(ffi.from_buffer("double[]", x))
+    elif x_f32 is not None:
+        d.x_f32 = c(ffi.from_buffer("float[]", x_f32))
     else:
-        buf = ffi.from_buffer("unsigned char[]", data.x_u8)
-        d.x_u8 = buf
+        d.x_u8 = c(ffi.from_buffer("unsigned char[]", x_u8))
         d.x_divisor = data.divisor
-        keep.append(buf)
-    if data.y is not None:
-        buf = ffi.from_buffer("double[]", data.y)
-        d.y = buf
-        keep.append(buf)
+    if y is not None:
+        d.y = c(ffi.from_buffer("double[]", y))
     elif data.labels is not None:
-        buf = ffi.from_buffer("int32_t[]", data.labels)
-        d.labels = buf
-        keep.append(buf)
-    return d, keep
+        d.labels = c(ffi.from_buffer("int32_t[]", data.labels))
+    return d
 
 
 # An array of this typecode packs Python ints as size_t 4x faster than
@@ -237,15 +262,15 @@ def _data(data, T=_F64):
 _SIZE_T = next((c for c in "QLI" if array(c).itemsize == ffi.sizeof("size_t")), None)
 
 
-def _indices(values):
-    """A size_t[] copy of a list of indices."""
+def _indices(c, values):
+    """A size_t[] copy of a list of indices, in the call c."""
     if _SIZE_T is None:  # pragma: no cover - no array type of size_t's width
-        return ffi.new("size_t[]", values)
-    return ffi.from_buffer("size_t[]", array(_SIZE_T, values))
+        return c(ffi.new("size_t[]", values))
+    return c(ffi.from_buffer("size_t[]", array(_SIZE_T, values)))
 
 
-def _params(T, params, writable=False):
-    return ffi.from_buffer(T.array, params, require_writable=writable)
+def _params(c, T, params, writable=False):
+    return c(ffi.from_buffer(T.array, params, require_writable=writable))
 
 
 def _chunk(T, net, count):
@@ -258,11 +283,12 @@ def _chunk(T, net, count):
     return max(1, min(count, CHUNK, fit))
 
 
-def _work(T, net, batch):
+def _work(c, T, net, batch):
+    """Scratch space for batch examples, in the call c: (cdata, length)."""
     n = ffi.new("size_t *")
     check(T.workspace_size(net, batch, n), "workspace size")
     try:
-        return ffi.new(T.array, n[0]), n[0]
+        return c(ffi.new(T.array, n[0])), n[0]
     except MemoryError:
         raise MemoryError("pybp: a workspace of %d %ss for %d examples "
                           "does not fit in memory" % (n[0], T.ctype, batch)) from None
@@ -272,55 +298,60 @@ def forward_outputs(spec, params, data):
     T = _type(params)
     net = _net(spec)
     out = array(T.typecode, bytes(T.size * data.count * spec.sizes[-1]))
-    d, keep = _data(data, T)
-    work, nwork = _work(T, net, _chunk(T, net, data.count))
-    check(T.feedforward(net, _params(T, params), len(params), d,
-                        ffi.from_buffer(T.array, out), len(out), work, nwork),
-          "feedforward")
+    with _Call() as c:
+        d = _data(c, data, T)
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        check(T.feedforward(net, _params(c, T, params), len(params), d,
+                            c(ffi.from_buffer(T.array, out)), len(out), work, nwork),
+              "feedforward")
     return out
 
 
 def cost_total(spec, params, data, total=0.0):
     T = _type(params)
     net = _net(spec)
-    acc = ffi.new("double *", total)
-    d, keep = _data(data, T)
-    work, nwork = _work(T, net, _chunk(T, net, data.count))
-    check(T.cost(net, _params(T, params), len(params), d, acc, work, nwork),
-          "cost")
-    return acc[0]
+    with _Call() as c:
+        acc = c(ffi.new("double *", total))
+        d = _data(c, data, T)
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        check(T.cost(net, _params(c, T, params), len(params), d, acc, work, nwork),
+              "cost")
+        return acc[0]
 
 
 def gradient(spec, params, data):
     T = _type(params)
     net = _net(spec)
     grad = array(T.typecode, bytes(T.size * spec.nparams))
-    d, keep = _data(data, T)
-    work, nwork = _work(T, net, _chunk(T, net, data.count))
-    check(T.gradient(net, _params(T, params), len(params), d,
-                     ffi.from_buffer(T.array, grad), len(grad), work, nwork),
-          "gradient")
+    with _Call() as c:
+        d = _data(c, data, T)
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        check(T.gradient(net, _params(c, T, params), len(params), d,
+                         c(ffi.from_buffer(T.array, grad)), len(grad), work, nwork),
+              "gradient")
     return grad
 
 
 def evaluate(spec, params, data):
     T = _type(params)
     net = _net(spec)
-    correct = ffi.new("size_t *")
-    d, keep = _data(data, T)
-    work, nwork = _work(T, net, _chunk(T, net, data.count))
-    check(T.evaluate(net, _params(T, params), len(params), d, correct,
-                     work, nwork), "evaluate")
-    return correct[0]
+    with _Call() as c:
+        correct = c(ffi.new("size_t *"))
+        d = _data(c, data, T)
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        check(T.evaluate(net, _params(c, T, params), len(params), d, correct,
+                         work, nwork), "evaluate")
+        return correct[0]
 
 
 def update_mini_batch(spec, params, data, eta, lmbda, n):
     T = _type(params)
     net = _net(spec)
-    d, keep = _data(data, T)
-    work, nwork = _work(T, net, data.count)
-    check(T.update_mini_batch(net, _params(T, params, True), len(params), d,
-                              eta, lmbda, n, work, nwork), "update_mini_batch")
+    with _Call() as c:
+        d = _data(c, data, T)
+        work, nwork = _work(c, T, net, data.count)
+        check(T.update_mini_batch(net, _params(c, T, params, True), len(params), d,
+                                  eta, lmbda, n, work, nwork), "update_mini_batch")
 
 
 def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
@@ -329,11 +360,12 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
     net = _net(spec)
     if threads is not None:
         net.threads = _threads_count(threads, "threads")
-    d, keep = _data(data, T)
-    cperm = _indices(perm)
-    acc = ffi.new("double *", total)
-    work, nwork = _work(T, net, mini_batch_size)
-    check(T.sgd_epoch(net, _params(T, params, True), len(params), d, cperm,
-                      len(perm), mini_batch_size, eta, lmbda, n, acc, work,
-                      nwork), "sgd_epoch")
-    return acc[0]
+    with _Call() as c:
+        d = _data(c, data, T)
+        cperm = _indices(c, perm)
+        acc = c(ffi.new("double *", total))
+        work, nwork = _work(c, T, net, mini_batch_size)
+        check(T.sgd_epoch(net, _params(c, T, params, True), len(params), d, cperm,
+                          len(perm), mini_batch_size, eta, lmbda, n, acc, work,
+                          nwork), "sgd_epoch")
+        return acc[0]
