@@ -2,8 +2,8 @@
 # fuzz/run.sh TARGET SECONDS [libFuzzer options...]
 #
 # Runs one fuzz target for a time box on its corpus.  TARGET is fuzz_model or
-# fuzz_entry (C, libFuzzer) or py_model, py_idx, py_csv, py_dataset (Python,
-# atheris).  Seeds are read from fuzz/corpus/TARGET (never written); new
+# fuzz_entry (C, libFuzzer) or py_model, py_idx, py_csv, py_dataset,
+# py_checkpoint (Python, atheris).  Seeds are read from fuzz/corpus/TARGET (never written); new
 # inputs go to fuzz/build/corpus/TARGET (FUZZ_WORK=DIR: DIR/TARGET), and
 # are replayed by later runs; crash files go to fuzz/build/artifacts/TARGET/.
 # Exits non-zero on a crash.
@@ -67,7 +67,7 @@ case $TARGET in
     # Leaks are bugs too (LeakSanitizer runs at the end of each input).
     exec "$OUT/$TARGET" "${OPTS[@]}" "$@" "$WORK" "$SEEDS"
     ;;
-  py_model|py_idx|py_csv|py_dataset)
+  py_model|py_idx|py_csv|py_dataset|py_checkpoint)
     if [ "$TARGET" = py_model ] && stale "$OUT/libpybp_model.so"; then
       "$HERE/build.sh" >&2 || echo "fuzz/run.sh: no C build; py_model runs without the C comparison" >&2
     fi
