@@ -6,7 +6,7 @@ The C core compiles its loops for several instruction sets (portable
 told otherwise.  Every test here takes the `isa` fixture (conftest.py), so
 it runs once per path this CPU supports, and on each path the C core's
 results must be the reference's, bit for bit: every comparison is on raw
-bytes (SPEC.md, "Exactness contract"), with no tolerance.
+bytes (docs/exactness.md), with no tolerance.
 
 The random cases are drawn by hypothesis, derandomized: the same cases on
 every path, PYBP_EQUIV_EXAMPLES of them per test and path (default 60).

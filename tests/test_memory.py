@@ -3,7 +3,7 @@
 - A network too large for memory fails when it is built, before a single
   parameter is drawn (it used to draw parameters for hours).
 - A mini-batch size larger than the training set means one mini-batch of
-  the whole set (SPEC.md: the last mini-batch may be shorter), on both
+  the whole set (docs/math.md: the last mini-batch may be shorter), on both
   backends and from sgd, train_epoch and the command line alike: 2**60 is
   not an error and allocates nothing extra.
 - When a training step's scratch memory cannot be allocated (the C core's
