@@ -208,3 +208,17 @@ def idx_bytes(dims, payload, code=0x08):
     the payload as given (not checked against the dimensions)."""
     return (bytes([0, 0, code, len(dims)]) + struct.pack(">%dI" % len(dims), *dims)
             + payload)
+
+
+def example_settings(variable, default):
+    """Hypothesis settings for the equivalence tests: `variable` (an
+    environment variable) examples per test, else `default`; derandomized,
+    so a run checks the same cases every time.  (The `isa` fixture is
+    function-scoped on purpose: it holds one path for all of a test's
+    examples.)"""
+    from hypothesis import HealthCheck, settings
+    return settings(max_examples=int(os.environ.get(variable, str(default))),
+                    deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow,
+                                           HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])

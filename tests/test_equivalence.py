@@ -14,25 +14,18 @@ Worker threads, the path settings themselves, and networks too wide for the
 reference are in test_isa_settings.py.
 """
 
-import os
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pybp
 
-from helpers import bits, datasets, networks, sgd_outcome
+from helpers import bits, datasets, example_settings, networks, sgd_outcome
 from helpers import python_and_c as pair
 
-EXAMPLES = int(os.environ.get("PYBP_EQUIV_EXAMPLES", "60"))
-# (The `isa` fixture is function-scoped: it holds one path for all of a
-# test's examples, which is what it is for.)
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow,
-                                           HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = example_settings("PYBP_EQUIV_EXAMPLES", 60)
 
 
 @SETTINGS

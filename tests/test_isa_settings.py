@@ -18,12 +18,12 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pybp
 
-from helpers import ISAS, bits, networks, sgd_outcome
+from helpers import ISAS, bits, example_settings, networks, sgd_outcome
 from helpers import python_and_c as pair
 
 try:
@@ -31,11 +31,7 @@ try:
 except ImportError:  # no C backend: the c_backend fixture skips every test
     ccore = None
 
-EXAMPLES = int(os.environ.get("PYBP_ISA_EXAMPLES", "25"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow,
-                                           HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = example_settings("PYBP_ISA_EXAMPLES", 25)
 
 
 @SETTINGS
