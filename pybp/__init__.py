@@ -7,7 +7,7 @@ the same bits.  ``pybp.backend`` names the backend new networks use.
 from typing import List
 
 from . import backends
-from .adapters import from_layers, from_torch
+from .adapters import from_layers, from_sklearn, from_torch
 from .backends import BackendError
 from .crosscheck import compare
 from .dataset import Dataset
@@ -26,5 +26,5 @@ def available_backends() -> List[str]:
 
 
 __all__ = ["ACTIVATIONS", "COSTS", "BackendError", "DivergenceError", "Dataset", "Network",
-           "available_backends", "backend", "compare", "from_layers", "from_torch", "gradcheck",
-           "load", "__version__"]
+           "available_backends", "backend", "compare", "from_layers", "from_sklearn",
+           "from_torch", "gradcheck", "load", "__version__"]

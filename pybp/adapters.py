@@ -3,17 +3,22 @@ library only when called, and refuses what pybp has no equivalent for.
 
     net = pybp.from_torch(model, cost="quadratic")   # torch.nn.Sequential
     net = pybp.from_layers([(W1, b1), (W2, b2)], activation=[...])
+    net = pybp.from_sklearn(fitted)                  # MLPClassifier, MLPRegressor
 """
 
 from typing import Any, List, Optional, Sequence, Tuple
 
 from .network import Network
 
-__all__ = ["from_layers", "from_torch"]
+__all__ = ["from_layers", "from_sklearn", "from_torch"]
 
 # torch.nn module class name -> pybp activation.
 _TORCH_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU": "relu",
                       "Identity": "identity", "Softmax": "softmax"}
+
+# scikit-learn's MLP activation names -> pybp's.
+_SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+                        "identity": "identity"}
 
 
 def from_layers(layers: Sequence[Tuple[Any, Any]], *, activation: Any = "sigmoid",
@@ -67,3 +72,70 @@ def from_torch(module: Any, *, cost: str = "quadratic",
         acts.append("identity")
     return Network.from_arrays(weights, biases, activation=acts, cost=cost,
                                backend=backend)
+
+
+def from_sklearn(estimator: Any, *, backend: Optional[str] = None,
+                 dtype: str = "float64") -> Network:
+    """A network from a fitted scikit-learn MLPClassifier or MLPRegressor,
+    with its parameters (coefs_[i] transposed into pybp's n_out x n_in,
+    intercepts_[i]) copied as float64 (exactly, also from float32).
+
+    The output layer and cost follow the estimator: MLPRegressor with the
+    squared_error loss gives identity outputs and the quadratic cost; an
+    MLPClassifier gives one sigmoid output with cross-entropy (binary),
+    softmax with log-likelihood (multiclass, outputs in classes_ order) or
+    a sigmoid per label with cross-entropy (multilabel).  sklearn's
+    squared_error is pybp's quadratic cost divided by the number of
+    outputs; its log-losses are pybp's costs (sklearn clips probabilities
+    to [eps, 1 - eps] first).  Its L2 term (alpha) is not part of a pybp
+    network, whose cost has none.  Anything else (a poisson loss, an
+    unfitted estimator, another class) is refused."""
+    try:
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+        from sklearn.utils.validation import check_is_fitted
+    except ImportError as e:  # only now: pybp needs no scikit-learn otherwise
+        raise ImportError("from_sklearn needs scikit-learn (pip install "
+                          "'pybp[sklearn]'): %s" % e) from None
+
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        hint = (" (a pybp.sklearn estimator holds its network as .network_)"
+                if hasattr(estimator, "network_") else "")
+        raise TypeError("from_sklearn: expected a fitted sklearn.neural_network."
+                        "MLPClassifier or MLPRegressor, got %s%s"
+                        % (type(estimator).__name__, hint))
+    check_is_fitted(estimator, "coefs_")
+    name = type(estimator).__name__
+    hidden = getattr(estimator, "activation", None)
+    if hidden not in _SKLEARN_ACTIVATIONS:
+        raise ValueError("from_sklearn: hidden activation %r has no pybp equivalent "
+                         "(pybp has %s)" % (hidden, ", ".join(sorted(_SKLEARN_ACTIVATIONS))))
+    out, loss = estimator.out_activation_, getattr(estimator, "loss", None)
+    if isinstance(estimator, MLPRegressor):
+        if loss != "squared_error" or out != "identity":
+            raise ValueError("from_sklearn: %s with loss=%r (output %r) has no pybp "
+                             "equivalent; pybp has the squared_error loss (quadratic "
+                             "cost) with identity outputs" % (name, loss, out))
+        output, cost = "identity", "quadratic"
+    else:
+        if loss != "log_loss" or out not in ("logistic", "softmax"):
+            raise ValueError("from_sklearn: %s with loss=%r (output %r) has no pybp "
+                             "equivalent" % (name, loss, out))
+        output, cost = ({"logistic": "sigmoid", "softmax": "softmax"}[out],
+                        {"logistic": "cross-entropy", "softmax": "log-likelihood"}[out])
+    weights = [_float64(w, "coefs_[%d]" % i, 2).T for i, w in enumerate(estimator.coefs_)]
+    biases = [_float64(b, "intercepts_[%d]" % i, 1)
+              for i, b in enumerate(estimator.intercepts_)]
+    acts = [_SKLEARN_ACTIVATIONS[hidden]] * (len(weights) - 1) + [output]
+    return Network.from_arrays([w.copy() for w in weights], biases, activation=acts,
+                               cost=cost, backend=backend, dtype=dtype)
+
+
+def _float64(value: Any, what: str, ndim: int) -> Any:
+    """A numpy array of sklearn's as float64 (exactly), of the expected rank."""
+    import numpy as np  # scikit-learn depends on it
+
+    arr = np.asarray(value)
+    if arr.ndim != ndim or arr.dtype.kind != "f":
+        raise ValueError("from_sklearn: %s must be a %d-D float array, got %s of %s"
+                         % (what, ndim, arr.shape, arr.dtype))
+    return arr.astype(np.float64)
