@@ -28,7 +28,8 @@ sigmoid with "cross-entropy" or "quadratic"; for sigmoid outputs
 predict_proba divides each row by its sum.  The regressor's outputs are
 identity with the quadratic cost, one per target column.
 
-The estimators pass scikit-learn's check_estimator.  Not supported:
+The estimators pass scikit-learn's check_estimator with no check marked as an
+expected failure.  Not supported:
 sample_weight, sparse inputs and multilabel targets (both refused with a
 clear error, as the checks expect).
 """
@@ -58,6 +59,10 @@ _CLASSIFIER_OUTPUTS = {"log-likelihood": "softmax", "cross-entropy": "sigmoid",
 
 class _PybpMLP(BaseEstimator):
     """What both estimators share: building, training and reading the network."""
+
+    # Fitted attributes (annotations only: unset until fit).
+    network_: Network
+    loss_curve_: List[float]
 
     def _output(self) -> str:
         return "identity"
@@ -157,6 +162,8 @@ class MLPClassifier(ClassifierMixin, _PybpMLP):
     warm_start          fit goes on from the fitted network
     backend, threads, dtype   as for pybp.Network
     """
+
+    classes_: Any
 
     def __init__(self, hidden_layer_sizes: Any = (30,), activation: str = "sigmoid", *,
                  cost: str = "log-likelihood", eta: float = 0.5, lmbda: float = 0.0,
