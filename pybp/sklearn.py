@@ -28,10 +28,10 @@ sigmoid with "cross-entropy" or "quadratic"; for sigmoid outputs
 predict_proba divides each row by its sum.  The regressor's outputs are
 identity with the quadratic cost, one per target column.
 
-The estimators pass scikit-learn's check_estimator with no check marked as an
-expected failure.  Not supported:
-sample_weight, sparse inputs and multilabel targets (both refused with a
-clear error, as the checks expect).
+The estimators pass scikit-learn's check_estimator with no check marked as
+an expected failure.  Not supported: sample_weight, sparse inputs and
+multilabel targets (the last two refused with scikit-learn's errors, as
+the checks expect).
 """
 
 import numbers
