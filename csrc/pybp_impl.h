@@ -40,6 +40,7 @@
  *   feedforward  z^l = W^l a^(l-1) + b^l, a^l = f(z^l)  pybp__feedforward()
  *   BP1          delta^L = grad_a C (.) f'(z^L)          pybp__delta()
  *   BP2          delta^(l-1) = (W^l)^T delta^l (.) f'    pybp__backward()
+ *                (the sums in K->bp2, lanes = examples)
  *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
  *   sum over the mini-batch stays in a register from 0.0 to the update
  *   W <- decay W - step S                   pybp__bp34() (K->bp3, K->bp4)
@@ -244,6 +245,9 @@ typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
                                      real decay, real step,
                                      const pybp__src *next, const real *bn,
                                      real *z, size_t zp, size_t mn);
+typedef void pybp__bp2_fn(const real *Wt, size_t wp, size_t nin,
+                          size_t nout, const real *d, size_t dp, real *dn,
+                          size_t dnp, size_t m);
 
 /* One instruction set's kernels, the K-> of the code below: the tables
  * pybp__kern_portable, pybp__kern_avx2 and pybp__kern_avx512 (see
@@ -255,8 +259,13 @@ typedef struct pybp__kern {
     pybp__bp4_fn *bp4;                /* pybp__bp4_<isa> */
     pybp__bp3_fn *bp3;                /* pybp__bp3_<isa> */
     pybp__update_forward_fn *update_forward;  /* pybp__update_forward_<isa> */
+    pybp__bp2_fn *bp2;                /* pybp__bp2_<isa> */
     size_t fuse_max;                  /* fuse batches up to this size */
 } pybp__kern;
+
+/* BP2's tile of deltas (pybp_kernels.h), in elements: 32 KiB on the
+ * stack of the calling thread. */
+#define PYBP__BP2_TILE (32768 / PYBP__REAL_SIZE)
 
 /* The portable path: 16-byte vectors where the compiler has vector
  * extensions (SSE2 on x86-64, NEON on AArch64, plain code elsewhere),
@@ -284,10 +293,13 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
+#define PYBP_K_BKB 6
+#define PYBP_K_BXV 2
 #include "pybp_kernels.h"     /* defines pybp__kern_portable:
                                  pybp__forward_portable, pybp__bp4_portable,
                                  pybp__bp3_portable,
-                                 pybp__update_forward_portable */
+                                 pybp__update_forward_portable,
+                                 pybp__bp2_portable */
 
 #ifdef PYBP__X86
 /* AVX2: 16 ymm registers hold 12 accumulators plus operands. */
@@ -305,9 +317,12 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
+#define PYBP_K_BKB 6
+#define PYBP_K_BXV 2
 #include "pybp_kernels.h"     /* defines pybp__kern_avx2: pybp__forward_avx2,
                                  pybp__bp4_avx2, pybp__bp3_avx2,
-                                 pybp__update_forward_avx2 */
+                                 pybp__update_forward_avx2,
+                                 pybp__bp2_avx2 */
 
 /* AVX-512F: 32 zmm registers hold 24 accumulators plus operands. */
 typedef real pybp__v64 __attribute__((vector_size(64)));
@@ -324,10 +339,13 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
+#define PYBP_K_BKB 6
+#define PYBP_K_BXV 4
 #include "pybp_kernels.h"     /* defines pybp__kern_avx512:
                                  pybp__forward_avx512, pybp__bp4_avx512,
                                  pybp__bp3_avx512,
-                                 pybp__update_forward_avx512 */
+                                 pybp__update_forward_avx512,
+                                 pybp__bp2_avx512 */
 #endif /* PYBP__X86 */
 
 #ifdef PYBP__ARM64
@@ -343,9 +361,12 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
+#define PYBP_K_BKB 6
+#define PYBP_K_BXV 4
 #include "pybp_kernels.h"     /* defines pybp__kern_neon: pybp__forward_neon,
                                  pybp__bp4_neon, pybp__bp3_neon,
-                                 pybp__update_forward_neon */
+                                 pybp__update_forward_neon,
+                                 pybp__bp2_neon */
 #endif /* PYBP__ARM64 */
 
 /* The kernel table of a resolved PYBP_ISA_* code: pybp__kern_avx512,
@@ -1130,51 +1151,30 @@ static void pybp__delta(const pybp__shape *s, const real *a,
  * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l,
  * as the reference's backward() computes them for one example.
  * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
- * row k of Wt^l is exactly the W^l[j][k] of that sum, contiguous.  Four k
- * at a time give four independent sums to overlap.
+ * the kernel computes the sums of all the examples at once (lanes are
+ * examples), the derivative is applied here.
  */
-static void pybp__backward(const pybp__shape *s, const real *p,
-                           const pybp__work *w, real *const *a, size_t x0,
-                           size_t x1)
+static void pybp__backward(const pybp__shape *s, const pybp__kern *K,
+                           const real *p, const pybp__work *w,
+                           real *const *a, size_t x0, size_t x1)
 {
-    size_t l, x, j, k, nL = s->n[s->L];
+    size_t l, x, nL = s->n[s->L];
     /* BP1: delta^L */
     for (x = x0; x < x1; x++)
         pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
                     w->d[s->L] + x * s->pw[s->L]);
     /* BP2: delta^(l-1) from delta^l, l = L .. 2 */
     for (l = s->L; l >= 2; l--) {
-        size_t nin = s->n[l - 1], nout = s->n[l], wp = s->pw[l];
-        const real *Wt = p + s->iw[l];
+        size_t nin = s->n[l - 1], wp = s->pw[l], pn = s->pw[l - 1];
+        /* (W^l)^T delta^l */
+        K->bp2(p + s->iw[l], wp, nin, s->n[l], w->d[l] + x0 * wp, wp,
+               w->d[l - 1] + x0 * pn, pn, x1 - x0);
         for (x = x0; x < x1; x++) {
-            const real *d = w->d[l] + x * wp;
-            real *dn = w->d[l - 1] + x * s->pw[l - 1];
-            for (k = 0; k + 4 <= nin; k += 4) {
-                const real *r0 = Wt + k * wp, *r1 = r0 + wp;
-                const real *r2 = r1 + wp, *r3 = r2 + wp;
-                real s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-                for (j = 0; j < nout; j++) {
-                    s0 += r0[j] * d[j];
-                    s1 += r1[j] * d[j];
-                    s2 += r2[j] * d[j];
-                    s3 += r3[j] * d[j];
-                }
-                dn[k] = s0;
-                dn[k + 1] = s1;
-                dn[k + 2] = s2;
-                dn[k + 3] = s3;
-            }
-            for (; k < nin; k++) {
-                const real *r = Wt + k * wp;
-                real s0 = 0.0;
-                for (j = 0; j < nout; j++)
-                    s0 += r[j] * d[j];
-                dn[k] = s0;
-            }
+            real *dn = w->d[l - 1] + x * pn;
             /* (.) f_(l-1)'(z^(l-1)) */
-            pybp__times_derivative(s->act[l - 1],
-                                   a[l - 1] + x * s->pw[l - 1], dn, nin);
-            pybp__zero_pad(dn, nin, s->pw[l - 1]);
+            pybp__times_derivative(s->act[l - 1], a[l - 1] + x * pn, dn,
+                                   nin);
+            pybp__zero_pad(dn, nin, pn);
         }
     }
 }
@@ -1300,7 +1300,7 @@ static void pybp__epoch_single(pybp__epoch *e)
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
             pybp__costs(s, w, a, 0, c);          /* C_x, before the update */
-        pybp__backward(s, e->p, w, a, 0, c);     /* BP1, BP2 */
+        pybp__backward(s, e->K, e->p, w, a, 0, c);     /* BP1, BP2 */
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {   /* BP3, BP4, update of the last */
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
@@ -1450,7 +1450,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        pybp__backward(&s, w.p, &w, w.a, 0, c);            /* BP1, BP2 */
+        pybp__backward(&s, K, w.p, &w, w.a, 0, c);            /* BP1, BP2 */
         pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);  /* BP3, BP4 */
     }
     pybp__mean_out(&s, w.S, grad, data->count);

@@ -19,6 +19,9 @@
  *   PYBP_K_FXB, PYBP_K_FJB  examples (<= 4) and vectors (<= 4) per block
  *                  when the update is fused with the next mini-batch's
  *                  forward pass
+ *   PYBP_K_BKB, PYBP_K_BXV  rows k and vectors of examples (<= 4) per
+ *                  block in BP2 (which takes up to 8 rows when a tile has
+ *                  fewer vectors of examples)
  *
  * Data layout (see pybp_impl.h): weights transposed, Wt[k][j] = W[j][k], row k
  * holding the n_out weights out of input k, rows padded to 64 bytes;
@@ -35,7 +38,8 @@
  * contraction, see pybp_impl.h); `v * s` with a real s splats s without any
  * arithmetic.  Speed comes from keeping a block of independent sums in
  * registers: XB examples x JB vectors in the forward pass, KB rows x JB
- * vectors in BP4, enough chains to hide the adder's latency.
+ * vectors in BP4, BKB rows x BXV vectors of examples in BP2, enough chains
+ * to hide the adder's latency.
  *
  * Each block function is inlined with constant shape and input kind (u8),
  * so the accumulators live in registers and the unused kind disappears; the
@@ -360,12 +364,127 @@ PYBP_K(bp3)(real *b, size_t nvec, const real *d, size_t dp, size_t m,
     }
 }
 
+/*
+ * BP2 over a mini-batch, without the (.) f' (pybp__backward() applies it):
+ *   dn[x][k] = 0.0 + W[0][k] d[x][0] + W[1][k] d[x][1] + ... (j ascending)
+ * for the m examples x and the nin inputs k, where Wt[k][j] = W[j][k] is
+ * row k of the transposed weights, d holds delta^l (m rows of n_out) and
+ * dn receives the sums of delta^(l-1) (m rows of nin).  Vector lanes are
+ * examples: a tile of up to BXV vectors of examples has its deltas copied
+ * j-major into dT (dT[j][x] = d[x][j]), and then a register block of kb
+ * rows k by xv vectors of examples adds Wt[k][j] dT[j][...] for j in
+ * ascending order, one sum per lane.  A layer wider than a tile's JT
+ * rows j is done JT rows at a time, the partial sums kept in dn in
+ * between, so each sum still takes its terms in order.
+ */
+#define PYBP_K_XT (PYBP_K_BXV * PYBP_K_VW)       /* examples per tile */
+#define PYBP_K_JT (PYBP__BP2_TILE / PYBP_K_XT)    /* rows j per tile */
+/* Rows k per block for xv vectors of examples: about BKB * BXV
+ * accumulators, at most 8 rows. */
+#define PYBP_K_BP2_KB(xv) \
+    (PYBP_K_BKB * PYBP_K_BXV / (xv) < 8 ? PYBP_K_BKB * PYBP_K_BXV / (xv) : 8)
+
+/*
+ * One register block of BP2: for kb rows k of Wt (from the block's first,
+ * at Wt) and xv vectors of a tile's examples,
+ *   t[k][x] = S0 + Wt[k][0] dT[0][x] + ... + Wt[k][jt-1] dT[jt-1][x],
+ * S0 being 0.0 (first) or the partial sum already in t.
+ */
+/* defines pybp__bp2_block_portable, pybp__bp2_block_avx2,
+ * pybp__bp2_block_avx512 */
+static PYBP_K_INLINE PYBP_K_ATTR void
+PYBP_K(bp2_block)(const real *Wt, size_t wp, const real *dT, size_t jt,
+                  real *t, int first, const int kb, const int xv)
+{
+    PYBP_K_V acc[8][4], dv[4];
+    size_t j;
+    int k, v;
+    for (k = 0; k < kb; k++)
+        for (v = 0; v < xv; v++)
+            acc[k][v] = first ? PYBP_K_ZERO
+                              : PYBP_K_LD(t + (size_t)k * PYBP_K_XT
+                                          + (size_t)v * PYBP_K_VW);
+    for (j = 0; j < jt; j++) {
+        for (v = 0; v < xv; v++)
+            dv[v] = PYBP_K_LD(dT + j * PYBP_K_XT + (size_t)v * PYBP_K_VW);
+        for (k = 0; k < kb; k++) {
+            real wkj = Wt[(size_t)k * wp + j];
+            for (v = 0; v < xv; v++)
+                acc[k][v] += wkj * dv[v];
+        }
+    }
+    for (k = 0; k < kb; k++)
+        for (v = 0; v < xv; v++)
+            PYBP_K_ST(t + (size_t)k * PYBP_K_XT + (size_t)v * PYBP_K_VW,
+                      acc[k][v]);
+}
+
+/* Blocks of PYBP_K_BP2_KB(xv) rows, or of 1 row for the few left. */
+#define PYBP_K_BP2_CASE(BIG, XV)                                            \
+    case (BIG) * 4 + (XV) - 1:                                              \
+        if ((XV) <= PYBP_K_BXV)                                             \
+            PYBP_K(bp2_block)(Wt + k0 * wp + j0, wp, dT.r, jt, t.r,         \
+                              j0 == 0, (BIG) ? PYBP_K_BP2_KB(XV) : 1, XV);  \
+        break;
+#define PYBP_K_BP2_CASES(BIG) PYBP_K_BP2_CASE(BIG, 1)                       \
+    PYBP_K_BP2_CASE(BIG, 2) PYBP_K_BP2_CASE(BIG, 3) PYBP_K_BP2_CASE(BIG, 4)
+
+/* defines pybp__bp2_portable, pybp__bp2_avx2, pybp__bp2_avx512 */
+static PYBP_K_ATTR void
+PYBP_K(bp2)(const real *Wt, size_t wp, size_t nin, size_t nout,
+            const real *d, size_t dp, real *dn, size_t dnp, size_t m)
+{
+    /* the tile and a block's sums; unions for the vectors' alignment */
+    union {
+        PYBP_K_V v[PYBP_K_JT * PYBP_K_BXV];
+        real r[PYBP_K_JT * PYBP_K_XT];
+    } dT;
+    union {
+        PYBP_K_V v[8 * PYBP_K_BXV];
+        real r[8 * PYBP_K_XT];
+    } t;
+    size_t x0, xt, xw, j0, jt, k0, kb, kbig, x, j, k;
+    int xv;
+    for (x0 = 0; x0 < m; x0 += xt) {
+        xt = m - x0 < PYBP_K_XT ? m - x0 : PYBP_K_XT;
+        xv = (int)((xt + PYBP_K_VW - 1) / PYBP_K_VW);
+        xw = (size_t)xv * PYBP_K_VW;    /* lanes computed; past xt: 0.0 */
+        kbig = (size_t)PYBP_K_BP2_KB(xv);
+        for (j0 = 0; j0 < nout; j0 += jt) {
+            jt = nout - j0 < PYBP_K_JT ? nout - j0 : PYBP_K_JT;
+            /* delta^l of the tile, j-major: dT[j][x] = d[x0 + x][j0 + j] */
+            for (x = 0; x < xw; x++) {
+                const real *dx = d + (x0 + x) * dp + j0;
+                for (j = 0; j < jt; j++)
+                    dT.r[j * PYBP_K_XT + x] = x < xt ? dx[j] : 0.0;
+            }
+            for (k0 = 0; k0 < nin; k0 += kb) {
+                kb = nin - k0 < kbig ? 1 : kbig;
+                if (j0 > 0)   /* the sums so far, from dn */
+                    for (k = 0; k < kb; k++)
+                        for (x = 0; x < xw; x++)
+                            t.r[k * PYBP_K_XT + x] =
+                                x < xt ? dn[(x0 + x) * dnp + k0 + k] : 0.0;
+                switch ((kb > 1) * 4 + xv - 1) {
+                PYBP_K_BP2_CASES(0) PYBP_K_BP2_CASES(1)
+                default:
+                    break;
+                }
+                /* back to dn, example-major */
+                for (x = 0; x < xt; x++)
+                    for (k = 0; k < kb; k++)
+                        dn[(x0 + x) * dnp + k0 + k] = t.r[k * PYBP_K_XT + x];
+            }
+        }
+    }
+}
+
 /* This instance's table of kernels, which pybp__kernels() (pybp_impl.h)
  * returns for its instruction set: defines pybp__kern_portable,
  * pybp__kern_avx2, pybp__kern_avx512. */
 static const pybp__kern PYBP_K(kern) = {
     PYBP_K_VW, PYBP_K(forward), PYBP_K(bp4), PYBP_K(bp3),
-    PYBP_K(update_forward), PYBP_K_FXB};
+    PYBP_K(update_forward), PYBP_K(bp2), PYBP_K_FXB};
 
 /* The next instance defines its own parameters. */
 #undef PYBP_K
@@ -391,3 +510,10 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_FUSED_CASE
 #undef PYBP_K_FUSED_CASES
 #undef PYBP_K_FUSED_SWITCH
+#undef PYBP_K_BKB
+#undef PYBP_K_BXV
+#undef PYBP_K_XT
+#undef PYBP_K_JT
+#undef PYBP_K_BP2_KB
+#undef PYBP_K_BP2_CASE
+#undef PYBP_K_BP2_CASES

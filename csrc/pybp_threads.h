@@ -62,7 +62,7 @@ static void pybp__passes(const pybp__epoch *e, size_t first, size_t c,
     pybp__feedforward(e->s, e->K, e->p, e->w->a, &in, x0, x1);
     if (e->want_cost)
         pybp__costs(e->s, e->w, e->w->a, x0, x1);
-    pybp__backward(e->s, e->p, e->w, e->w->a, x0, x1);
+    pybp__backward(e->s, e->K, e->p, e->w, e->w->a, x0, x1);
 }
 
 typedef struct pybp__barrier {
