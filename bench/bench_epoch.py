@@ -28,16 +28,11 @@ from functools import partial
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+import benchlib  # noqa: E402
+from benchlib import cpu_name, flops_per_example  # noqa: E402
+
 import pybp  # noqa: E402
 from pybp import data as pdata  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def flops_per_example(sizes):
-    """Nominal flops of forward + backward + weight gradient: 2*MACs*3."""
-    macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    return 2 * macs * 3
 
 
 def median_time(fn, repeat):
@@ -135,17 +130,7 @@ def numpy_book_epoch(x, labels, sizes, m, np):
 
 
 def matmul_peak(np, dtype, n=1536, repeat=5):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-    b = a.copy()
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeat))
-    return 2.0 * n ** 3 / best / 1e9
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+    return benchlib.matmul_gflops(np, dtype, n, repeat)
 
 
 # --- PyTorch -----------------------------------------------------------------
@@ -208,17 +193,6 @@ def import_ms(repeat=7):
 
 
 # --- main --------------------------------------------------------------------
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv=None):
