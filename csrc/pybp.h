@@ -194,6 +194,23 @@ int pybp_feedforward(const pybp_net *net, const double *params, size_t nparams,
                      double *work, size_t nwork);
 
 /*
+ * Inference on plain input rows: the output activations a^L of the
+ * count = nx / n_0 inputs in x (row after row, nx a non-zero multiple of
+ * n_0), into out (nout = count * n_L), the same bits as pybp_feedforward.
+ * Inputs must be finite (PYBP_EVALUE otherwise).  For a few examples the
+ * weights are read where they are, with a small workspace; for more, the
+ * parameters are copied into the internal layout once per call.  work
+ * holds at least pybp_infer_workspace_size(net, count, &n) doubles (a
+ * workspace sized for more examples also works).  out is written only on
+ * success.
+ */
+int pybp_infer_workspace_size(const pybp_net *net, size_t count,
+                              size_t *ndoubles);
+int pybp_infer(const pybp_net *net, const double *params, size_t nparams,
+               const double *x, size_t nx, double *out, size_t nout,
+               double *work, size_t nwork);
+
+/*
  * Adds the cost C_x of each example, in example order, to *total.  The mean
  * cost is *total / count when *total started at 0.0.  Passing the running
  * total lets a caller split a data set into pieces without changing bits.
@@ -260,6 +277,11 @@ int pybp_sgd_epoch(const pybp_net *net, double *params, size_t nparams,
 int pybp_feedforward_f32(const pybp_net *net, const float *params,
                          size_t nparams, const pybp_data *data, float *out,
                          size_t nout, float *work, size_t nwork);
+int pybp_infer_workspace_size_f32(const pybp_net *net, size_t count,
+                                  size_t *nfloats);
+int pybp_infer_f32(const pybp_net *net, const float *params, size_t nparams,
+                   const float *x, size_t nx, float *out, size_t nout,
+                   float *work, size_t nwork);
 int pybp_cost_f32(const pybp_net *net, const float *params, size_t nparams,
                   const pybp_data *data, double *total,
                   float *work, size_t nwork);

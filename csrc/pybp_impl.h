@@ -239,6 +239,9 @@ typedef void pybp__bp4_fn(real *W, size_t wp, size_t nvec,
                           real step, int update);
 typedef void pybp__bp3_fn(real *b, size_t nvec, const real *d, size_t dp,
                           size_t m, real step, int update);
+typedef void pybp__forward_direct_fn(const real *W, size_t nin, size_t nout,
+                                     const real *a, size_t ap, size_t m,
+                                     real *z, size_t zp);
 typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
                                      size_t nvec, const pybp__src *in,
                                      const real *d, size_t dp, size_t m,
@@ -261,6 +264,7 @@ typedef struct pybp__kern {
     pybp__update_forward_fn *update_forward;  /* pybp__update_forward_<isa> */
     pybp__bp2_fn *bp2;                /* pybp__bp2_<isa> */
     size_t fuse_max;                  /* fuse batches up to this size */
+    pybp__forward_direct_fn *forward_direct;  /* pybp__forward_direct_<isa> */
 } pybp__kern;
 
 /* BP2's tile of deltas (pybp_kernels.h), in elements: 32 KiB on the
@@ -606,10 +610,11 @@ static int pybp__check_params(const real *p, size_t n)
     return bad ? PYBP_EPARAMS : PYBP_OK;
 }
 
-/* The checks every kernel shares; on success the shape is filled in. */
-static int pybp__check_common(const pybp_net *net, const real *params,
-                              size_t nparams, const pybp_data *data,
-                              int need_targets, size_t nwork, pybp__shape *s)
+/* The checks every kernel shares but the parameters' finiteness; on
+ * success the shape is filled in. */
+static int pybp__check_shape(const pybp_net *net, size_t nparams,
+                             const pybp_data *data, int need_targets,
+                             size_t nwork, pybp__shape *s)
 {
     int st = pybp__check_net(net, s);
     if (st != PYBP_OK)
@@ -621,6 +626,17 @@ static int pybp__check_common(const pybp_net *net, const real *params,
         return st;
     if (nwork < s->ws1)
         return PYBP_EWORKSPACE;
+    return PYBP_OK;
+}
+
+/* The checks every kernel shares; on success the shape is filled in. */
+static int pybp__check_common(const pybp_net *net, const real *params,
+                              size_t nparams, const pybp_data *data,
+                              int need_targets, size_t nwork, pybp__shape *s)
+{
+    int st = pybp__check_shape(net, nparams, data, need_targets, nwork, s);
+    if (st != PYBP_OK)
+        return st;
     return pybp__check_params(params, nparams);
 }
 
@@ -1340,6 +1356,117 @@ static pybp__fpmode pybp__setup(const pybp__shape *s, const pybp_data *data,
     return fp;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Feedforward straight from the flat layout (a few examples)              */
+
+/*
+ * Up to this many examples, feedforward reads the weights where the caller
+ * keeps them (K->forward_direct, rows W^l[j] transposed in registers)
+ * instead of first copying all parameters into the internal layout: for
+ * one example the copy alone took longer than the arithmetic.  Above it the
+ * copy is shared by enough examples to pay for itself.
+ */
+#define PYBP__DIRECT_MAX 4
+
+/* The widest padded layer l >= 1. */
+static size_t pybp__widest(const pybp__shape *s)
+{
+    size_t l, w = 0;
+    for (l = 1; l <= s->L; l++)
+        if (s->pw[l] > w)
+            w = s->pw[l];
+    return w;
+}
+
+/* Workspace of the direct path for m examples: alignment slack and two sets
+ * of m rows of the widest layer (one layer's a, the next one's z). */
+static int pybp__direct_ws(const pybp__shape *s, size_t m, size_t *r)
+{
+    size_t t;
+    if (!pybp__mul(pybp__widest(s), m, &t) || !pybp__mul(t, 2, &t)
+        || !pybp__add(t, PYBP__SLACK, r))
+        return PYBP_EOVERFLOW;
+    return PYBP_OK;
+}
+
+/*
+ * Feedforward of m <= PYBP__DIRECT_MAX examples x (rows of n_0 reals) from
+ * the flat parameters, a^L into out (m rows of n_L), written only on
+ * success; work holds pybp__direct_ws(s, m) elements.
+ *
+ * Finiteness is checked on the z's: every parameter and input takes part in
+ * some z (n_l >= 1), and a NaN or infinity stays one through products and
+ * sums, so when every z is finite so are they.  Only when some z is not
+ * (or finite values overflowed) do the full scans run: the inputs when
+ * check_x (PYBP_EVALUE), then the parameters (PYBP_EPARAMS).
+ */
+static int pybp__direct(const pybp__shape *s, const pybp__kern *K,
+                        const real *params, const real *x, size_t m,
+                        int check_x, real *work, real *out)
+{
+    size_t l, i, j, n, wp = pybp__widest(s), ip = s->n[0], skip;
+    const real *in = x, *b;
+    real *buf[2], *z = NULL, *zi;
+    int finite = 1, st;
+    skip = (size_t)((64 - (uintptr_t)work % 64) % 64) / sizeof(real);
+    if (skip > PYBP__SLACK)
+        skip = 0;
+    buf[0] = work + skip;
+    buf[1] = buf[0] + m * wp;
+    for (l = 1; l <= s->L; l++) {
+        n = s->n[l];
+        b = params + s->boff[l];
+        z = buf[(l - 1) & 1];
+        /* z^l = W^l a^(l-1) + b^l: the weighted sums, then the bias */
+        K->forward_direct(params + s->woff[l], s->n[l - 1], n, in, ip, m, z,
+                          wp);
+        for (i = 0; i < m; i++) {
+            zi = z + i * wp;
+            for (j = 0; j < n; j++)
+                zi[j] = zi[j] + b[j];
+            finite &= pybp__check_params(zi, n) == PYBP_OK;
+            /* a^l = f_l(z^l) */
+            pybp__activate(s->act[l], zi, n);
+        }
+        in = z;
+        ip = wp;
+    }
+    if (!finite) {
+        if (check_x && pybp__check_params(x, m * s->n[0]) != PYBP_OK)
+            return PYBP_EVALUE;
+        st = pybp__check_params(params, s->P);
+        if (st != PYBP_OK)
+            return st;
+    }
+    for (i = 0; i < m; i++)
+        memcpy(out + i * s->n[s->L], z + i * wp, s->n[s->L] * sizeof(real));
+    return PYBP_OK;
+}
+
+/* Feedforward of all of data (checked) through the internal layout, in
+ * chunks of as many examples as the workspace holds. */
+static int pybp__forward_chunks(const pybp__shape *s, const pybp__kern *K,
+                                const pybp_data *data, const real *params,
+                                real *out, real *work, size_t nwork)
+{
+    pybp__fpmode fp;
+    pybp__work w;
+    pybp__src in;
+    size_t first, c, x, nL = s->n[s->L];
+
+    fp = pybp__setup(s, data, params, work, nwork, 0, &w);
+    for (first = 0; first < data->count; first += c) {
+        c = pybp__min(w.cap, data->count - first);
+        in = pybp__input(s, data, w.table, NULL, first);
+        pybp__feedforward(s, K, w.p, w.a, &in, 0, c);
+        for (x = 0; x < c; x++)
+            memcpy(out + (first + x) * nL, w.a[s->L] + x * s->pw[s->L],
+                   nL * sizeof(real));
+    }
+    pybp__fp_leave(fp);
+    return PYBP_OK;
+}
+
 /* defines pybp_feedforward and pybp_feedforward_f32 */
 int PYBP__API(feedforward)(const pybp_net *net, const real *params,
                            size_t nparams, const pybp_data *data, real *out,
@@ -1347,33 +1474,110 @@ int PYBP__API(feedforward)(const pybp_net *net, const real *params,
 {
     pybp__shape s;
     pybp__fpmode fp;
-    pybp__work w;
-    pybp__src in;
     const pybp__kern *K;
-    size_t first, c, x, nL;
+    size_t need;
     int st;
 
     if (params == NULL || data == NULL || out == NULL || work == NULL)
         return PYBP_ENULL;
-    st = pybp__check_common(net, params, nparams, data, 0, nwork, &s);
+    st = pybp__check_shape(net, nparams, data, 0, nwork, &s);
     if (st != PYBP_OK)
         return st;
-    nL = s.n[s.L];
-    if (nout != data->count * nL)
-        return PYBP_ELENGTH;
+    if (nout != data->count * s.n[s.L]) {
+        st = pybp__check_params(params, nparams);  /* the first error */
+        return st != PYBP_OK ? st : PYBP_ELENGTH;
+    }
 
     K = pybp__kernels(s.isa);
-    fp = pybp__setup(&s, data, params, work, nwork, 0, &w);
-    for (first = 0; first < data->count; first += c) {
-        c = pybp__min(w.cap, data->count - first);
-        in = pybp__input(&s, data, w.table, NULL, first);
-        pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        for (x = 0; x < c; x++)
-            memcpy(out + (first + x) * nL, w.a[s.L] + x * s.pw[s.L],
-                   nL * sizeof(real));
+    if (data->count <= PYBP__DIRECT_MAX && PYBP__X(data) != NULL
+        && pybp__direct_ws(&s, data->count, &need) == PYBP_OK
+        && nwork >= need) {
+        fp = pybp__fp_enter();
+        st = pybp__direct(&s, K, params, PYBP__X(data), data->count, 0, work,
+                          out);
+        pybp__fp_leave(fp);
+        return st;
     }
-    pybp__fp_leave(fp);
-    return PYBP_OK;
+    st = pybp__check_params(params, nparams);
+    if (st != PYBP_OK)
+        return st;
+    return pybp__forward_chunks(&s, K, data, params, out, work, nwork);
+}
+
+/* defines pybp_infer_workspace_size and pybp_infer_workspace_size_f32 */
+int PYBP__API(infer_workspace_size)(const pybp_net *net, size_t count,
+                                    size_t *nelems)
+{
+    pybp__shape s;
+    size_t r;
+    int st;
+    if (nelems == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_net(net, &s);
+    if (st != PYBP_OK)
+        return st;
+    if (count == 0)
+        return PYBP_ESIZE;
+    if (count <= PYBP__DIRECT_MAX)
+        st = pybp__direct_ws(&s, count, &r);
+    else if (!pybp__mul(count, s.per_fwd, &r)
+             || !pybp__add(s.fixed_fwd, r, &r))
+        st = PYBP_EOVERFLOW;
+    if (st == PYBP_OK)
+        *nelems = r;
+    return st;
+}
+
+/* defines pybp_infer and pybp_infer_f32 */
+int PYBP__API(infer)(const pybp_net *net, const real *params, size_t nparams,
+                     const real *x, size_t nx, real *out, size_t nout,
+                     real *work, size_t nwork)
+{
+    pybp__shape s;
+    pybp__fpmode fp;
+    pybp_data d;
+    const pybp__kern *K;
+    size_t count, need;
+    int st;
+
+    if (params == NULL || x == NULL || out == NULL || work == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_net(net, &s);
+    if (st != PYBP_OK)
+        return st;
+    if (nparams != s.P || nx % s.n[0] != 0)
+        return PYBP_ELENGTH;
+    count = nx / s.n[0];
+    if (count == 0)
+        return PYBP_ESIZE;
+    if (!pybp__mul(count, s.n[s.L], &need))
+        return PYBP_EOVERFLOW;
+    if (nout != need)
+        return PYBP_ELENGTH;
+    st = PYBP__API(infer_workspace_size)(net, pybp__min(count,
+                                                        PYBP__DIRECT_MAX + 1),
+                                         &need);
+    if (st != PYBP_OK)
+        return st;
+    if (nwork < need)
+        return PYBP_EWORKSPACE;
+
+    K = pybp__kernels(s.isa);
+    if (count <= PYBP__DIRECT_MAX) {
+        fp = pybp__fp_enter();
+        st = pybp__direct(&s, K, params, x, count, 1, work, out);
+        pybp__fp_leave(fp);
+        return st;
+    }
+    if (pybp__check_params(x, nx) != PYBP_OK)
+        return PYBP_EVALUE;
+    st = pybp__check_params(params, nparams);
+    if (st != PYBP_OK)
+        return st;
+    memset(&d, 0, sizeof d);
+    d.count = count;
+    PYBP__X(&d) = x;
+    return pybp__forward_chunks(&s, K, &d, params, out, work, nwork);
 }
 
 /* defines pybp_cost and pybp_cost_f32 */

@@ -479,12 +479,198 @@ PYBP_K(bp2)(const real *Wt, size_t wp, size_t nin, size_t nout,
     }
 }
 
+/*
+ * Feedforward read straight from the public layout, for a few examples (no
+ * transposed copy of the parameters): for outputs j and examples x,
+ *   z[x][j] = 0.0 + W[j][0] a[x][0] + W[j][1] a[x][1] + ... (k ascending)
+ * with W row-major, n_out rows of nin (docs/math.md); the caller adds the
+ * bias.  Lanes are outputs j, as in the forward kernel above: VW rows'
+ * chunks W[j][k .. k+VW) are loaded and transposed in registers, so that
+ * vector i holds column k+i of those rows, and each lane adds its terms
+ * one at a time in ascending k.  The shuffles only move values.
+ */
+#if PYBP_K_VW > 1 && (defined(__clang__) || __GNUC__ >= 12)
+/* One step of the transpose: rows r and r+h (r without bit h) exchange
+ * their blocks of h elements; LO and HI name the lanes of the two results. */
+#define PYBP_K_STAGE(h, LO, HI)                                             \
+    for (r = 0; r < PYBP_K_VW; r++)                                         \
+        if (!(r & (h))) {                                                   \
+            PYBP_K_V t0_ = c[r], t1_ = c[r + (h)];                          \
+            c[r] = __builtin_shufflevector(t0_, t1_, LO);                   \
+            c[r + (h)] = __builtin_shufflevector(t0_, t1_, HI);             \
+        }
+#define PYBP_K_LO1_2 0, 2
+#define PYBP_K_HI1_2 1, 3
+#define PYBP_K_LO2_4 0, 1, 4, 5
+#define PYBP_K_HI2_4 2, 3, 6, 7
+#define PYBP_K_LO1_4 0, 4, 2, 6
+#define PYBP_K_HI1_4 1, 5, 3, 7
+#define PYBP_K_LO4_8 0, 1, 2, 3, 8, 9, 10, 11
+#define PYBP_K_HI4_8 4, 5, 6, 7, 12, 13, 14, 15
+#define PYBP_K_LO2_8 0, 1, 8, 9, 4, 5, 12, 13
+#define PYBP_K_HI2_8 2, 3, 10, 11, 6, 7, 14, 15
+#define PYBP_K_LO1_8 0, 8, 2, 10, 4, 12, 6, 14
+#define PYBP_K_HI1_8 1, 9, 3, 11, 5, 13, 7, 15
+#define PYBP_K_LO8_16 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define PYBP_K_HI8_16 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define PYBP_K_LO4_16 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define PYBP_K_HI4_16 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define PYBP_K_LO2_16 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define PYBP_K_HI2_16 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define PYBP_K_LO1_16 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define PYBP_K_HI1_16 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+/* c[i][q] <- c[q][i]: a VW x VW block in registers. */
+/* defines pybp__transpose_portable, pybp__transpose_avx2, ... */
+static PYBP_K_INLINE PYBP_K_ATTR void PYBP_K(transpose)(PYBP_K_V *c)
+{
+    int r;
+#if PYBP_K_VW == 16
+    PYBP_K_STAGE(8, PYBP_K_LO8_16, PYBP_K_HI8_16);
+    PYBP_K_STAGE(4, PYBP_K_LO4_16, PYBP_K_HI4_16);
+    PYBP_K_STAGE(2, PYBP_K_LO2_16, PYBP_K_HI2_16);
+    PYBP_K_STAGE(1, PYBP_K_LO1_16, PYBP_K_HI1_16);
+#elif PYBP_K_VW == 8
+    PYBP_K_STAGE(4, PYBP_K_LO4_8, PYBP_K_HI4_8);
+    PYBP_K_STAGE(2, PYBP_K_LO2_8, PYBP_K_HI2_8);
+    PYBP_K_STAGE(1, PYBP_K_LO1_8, PYBP_K_HI1_8);
+#elif PYBP_K_VW == 4
+    PYBP_K_STAGE(2, PYBP_K_LO2_4, PYBP_K_HI2_4);
+    PYBP_K_STAGE(1, PYBP_K_LO1_4, PYBP_K_HI1_4);
+#elif PYBP_K_VW == 2
+    PYBP_K_STAGE(1, PYBP_K_LO1_2, PYBP_K_HI1_2);
+#else
+#error "no transpose for this vector width"
+#endif
+}
+#undef PYBP_K_STAGE
+#elif PYBP_K_VW > 1
+/* Compilers without __builtin_shufflevector: through memory. */
+static PYBP_K_INLINE PYBP_K_ATTR void PYBP_K(transpose)(PYBP_K_V *c)
+{
+    real t[PYBP_K_VW][PYBP_K_VW], u[PYBP_K_VW];
+    int i, q;
+    for (i = 0; i < PYBP_K_VW; i++)
+        PYBP_K_ST(t[i], c[i]);
+    for (i = 0; i < PYBP_K_VW; i++) {
+        for (q = 0; q < PYBP_K_VW; q++)
+            u[q] = t[q][i];
+        c[i] = PYBP_K_LD(u);
+    }
+}
+#else
+/* Plain scalars: a 1 x 1 block is its own transpose. */
+static PYBP_K_INLINE PYBP_K_ATTR void PYBP_K(transpose)(PYBP_K_V *c)
+{
+    (void)c;
+}
+#endif
+
+/*
+ * One register block of the direct feedforward: rb vectors of outputs j
+ * from j0 (rows past n_out read the last row again and are not stored)
+ * for the xb examples a[0 .. xb-1] (rows of pitch ap), into z (pitch zp).
+ */
+/* defines pybp__direct_block_portable, pybp__direct_block_avx2, ... */
+static PYBP_K_INLINE PYBP_K_ATTR void
+PYBP_K(direct_block)(const real *W, size_t nin, size_t nout, size_t j0,
+                     const real *a, size_t ap, real *z, size_t zp,
+                     const int xb, const int rb)
+{
+    PYBP_K_V acc[4][8], c[PYBP_K_VW];
+    const real *row[8 * PYBP_K_VW];
+    real t[PYBP_K_VW][PYBP_K_VW];
+    size_t k, kv = nin - nin % PYBP_K_VW, j, nt = nin - kv;
+    int x, v, i, q;
+    for (i = 0; i < rb * PYBP_K_VW; i++) {
+        j = j0 + (size_t)i;
+        row[i] = W + (j < nout ? j : nout - 1) * nin;
+    }
+    for (x = 0; x < xb; x++)
+        for (v = 0; v < rb; v++)
+            acc[x][v] = PYBP_K_ZERO;
+    for (k = 0; k < kv; k += PYBP_K_VW) {
+        for (v = 0; v < rb; v++) {
+            for (i = 0; i < PYBP_K_VW; i++)
+                c[i] = PYBP_K_LD(row[v * PYBP_K_VW + i] + k);
+            PYBP_K(transpose)(c);
+            /* z_j += W[j][k+i] a[k+i], i ascending */
+            for (i = 0; i < PYBP_K_VW; i++)
+                for (x = 0; x < xb; x++)
+                    acc[x][v] += c[i] * a[(size_t)x * ap + k + (size_t)i];
+        }
+    }
+    if (nt > 0) {   /* the last nin % VW columns, through a zeroed block */
+        for (v = 0; v < rb; v++) {
+            for (i = 0; i < PYBP_K_VW; i++) {
+                for (q = 0; q < PYBP_K_VW; q++)
+                    t[i][q] = (size_t)q < nt ? row[v * PYBP_K_VW + i][kv + (size_t)q]
+                                             : (real)0.0;
+                c[i] = PYBP_K_LD(t[i]);
+            }
+            PYBP_K(transpose)(c);
+            for (i = 0; (size_t)i < nt; i++)
+                for (x = 0; x < xb; x++)
+                    acc[x][v] += c[i] * a[(size_t)x * ap + kv + (size_t)i];
+        }
+    }
+    for (x = 0; x < xb; x++)
+        for (v = 0; v < rb; v++) {
+            PYBP_K_ST(t[0], acc[x][v]);
+            for (i = 0; i < PYBP_K_VW; i++) {
+                j = j0 + (size_t)(v * PYBP_K_VW + i);
+                if (j < nout)
+                    z[(size_t)x * zp + j] = t[0][i];
+            }
+        }
+}
+
+#define PYBP_K_DIRECT_CASE(X, R)                                            \
+    case (X) * 16 + (R):                                                    \
+        PYBP_K(direct_block)(W, nin, nout, j0, a + x * ap, ap, z + x * zp,  \
+                             zp, X, R);                                     \
+        break;
+
+/*
+ * z = W a (without the bias) for m examples, W in the public layout.
+ * Blocks of up to 4 examples by up to 8 vectors of outputs (about eight
+ * accumulators, enough chains to hide the adder's latency); each block
+ * reads its rows of W once.
+ */
+/* defines pybp__forward_direct_portable, pybp__forward_direct_avx2, ... */
+static PYBP_K_ATTR void
+PYBP_K(forward_direct)(const real *W, size_t nin, size_t nout,
+                       const real *a, size_t ap, size_t m, real *z,
+                       size_t zp)
+{
+    size_t x, j0, nv;
+    int xb, rb;
+    for (x = 0; x < m; x += (size_t)xb) {
+        xb = m - x < 4 ? (int)(m - x) : 4;
+        for (j0 = 0; j0 < nout; j0 += (size_t)rb * PYBP_K_VW) {
+            nv = (nout - j0 + PYBP_K_VW - 1) / PYBP_K_VW;
+            rb = nv >= 8 && xb == 1 ? 8 : nv >= 4 && xb <= 2 ? 4
+                 : nv >= 2 ? 2 : 1;
+            switch (xb * 16 + rb) {
+            PYBP_K_DIRECT_CASE(1, 1) PYBP_K_DIRECT_CASE(1, 2)
+            PYBP_K_DIRECT_CASE(1, 4) PYBP_K_DIRECT_CASE(1, 8)
+            PYBP_K_DIRECT_CASE(2, 1) PYBP_K_DIRECT_CASE(2, 2)
+            PYBP_K_DIRECT_CASE(2, 4)
+            PYBP_K_DIRECT_CASE(3, 1) PYBP_K_DIRECT_CASE(3, 2)
+            PYBP_K_DIRECT_CASE(4, 1) PYBP_K_DIRECT_CASE(4, 2)
+            default:
+                break;
+            }
+        }
+    }
+}
+
 /* This instance's table of kernels, which pybp__kernels() (pybp_impl.h)
  * returns for its instruction set: defines pybp__kern_portable,
  * pybp__kern_avx2, pybp__kern_avx512. */
 static const pybp__kern PYBP_K(kern) = {
     PYBP_K_VW, PYBP_K(forward), PYBP_K(bp4), PYBP_K(bp3),
-    PYBP_K(update_forward), PYBP_K(bp2), PYBP_K_FXB};
+    PYBP_K(update_forward), PYBP_K(bp2), PYBP_K_FXB, PYBP_K(forward_direct)};
 
 /* The next instance defines its own parameters. */
 #undef PYBP_K
@@ -517,3 +703,4 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_BP2_KB
 #undef PYBP_K_BP2_CASE
 #undef PYBP_K_BP2_CASES
+#undef PYBP_K_DIRECT_CASE
