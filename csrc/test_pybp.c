@@ -1404,6 +1404,67 @@ static void test_bad_arguments(void)
     free(work_buf);
 }
 
+/* pybp_infer on plain rows: the bits of pybp_feedforward for every count
+ * (the direct path up to four examples, the transposed one past it), and
+ * its argument checks. */
+static void test_infer(void)
+{
+    size_t ci, count, maxc = 7;
+    for (ci = 0; ci < NCASES; ci++) {
+        fixture f;
+        pybp_data d;
+        size_t P, nin, nw, nbig, nout;
+        double *work, *o0, *o1, keep;
+        fixture_init(&f, &cases[ci], maxc);
+        P = f.P;
+        nin = f.net.sizes[0];
+        nbig = ws_of(&f.net, maxc);
+        work = dalloc(nbig);
+        o0 = dalloc(maxc * f.nL);
+        o1 = dalloc(maxc * f.nL);
+        for (count = 1; count <= maxc; count++) {
+            nout = count * f.nL;
+            d = data_f64(count, f.x, f.y, NULL);
+            CHECK_ST(pybp_feedforward(&f.net, f.params, P, &d, o0, nout, work,
+                                      nbig), PYBP_OK);
+            CHECK_ST(pybp_infer_workspace_size(&f.net, count, &nw), PYBP_OK);
+            CHECK(nw <= nbig);
+            CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, count * nin, o1,
+                                nout, work, nw), PYBP_OK);
+            CHECK(same(o0, o1, nout));
+        }
+        nout = f.nL;
+        CHECK_ST(pybp_infer(&f.net, f.params, P, NULL, nin, o1, nout, work,
+                            nbig), PYBP_ENULL);
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, nin + 1, o1, nout, work,
+                            nbig), PYBP_ELENGTH);
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, 0, o1, nout, work,
+                            nbig), PYBP_ESIZE);
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, nin, o1, nout + 1, work,
+                            nbig), PYBP_ELENGTH);
+        CHECK_ST(pybp_infer(&f.net, f.params, P - 1, f.x, nin, o1, nout, work,
+                            nbig), PYBP_ELENGTH);
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, nin, o1, nout, work, 0),
+                 PYBP_EWORKSPACE);
+        keep = f.x[0];
+        f.x[0] = NAN;
+        o1[0] = 7.0;
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, nin, o1, nout, work,
+                            nbig), PYBP_EVALUE);
+        CHECK(o1[0] == 7.0);
+        f.x[0] = keep;
+        keep = f.params[0];
+        f.params[0] = INFINITY;
+        CHECK_ST(pybp_infer(&f.net, f.params, P, f.x, nin, o1, nout, work,
+                            nbig), PYBP_EPARAMS);
+        f.params[0] = keep;
+        free(work);
+        free(o0);
+        free(o1);
+        fixture_free(&f);
+    }
+}
+
 int main(void)
 {
     test_strings();
@@ -1414,6 +1475,7 @@ int main(void)
     test_finite_differences();
     test_batch_is_mean();
     test_chunking();
+    test_infer();
     test_sgd_epoch();
     test_input_forms();
     test_evaluate();
