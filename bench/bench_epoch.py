@@ -29,6 +29,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import benchlib  # noqa: E402
+import peers  # noqa: E402
 from benchlib import cpu_name, flops_per_example  # noqa: E402
 
 import pybp  # noqa: E402
@@ -71,29 +72,18 @@ def init_numpy(sizes, np, dtype):
     return ws, bs
 
 
+def timed_epoch(trainer, n):
+    """Seconds for one epoch of a bench/peers.py trainer on n examples."""
+    run = trainer.runner(n)
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def numpy_matrix_epoch(x, labels, sizes, m, np, dtype):
     """The fully matrix-based mini-batch SGD of docs/math.md, one epoch."""
     ws, bs = init_numpy(sizes, np, dtype)
-    eye = np.eye(sizes[-1], dtype=dtype)
-    perm = np.random.default_rng(1).permutation(len(x))
-    eta = dtype(3.0)
-    start = time.perf_counter()
-    for lo in range(0, len(x), m):
-        idx = perm[lo:lo + m]
-        a = x[idx]
-        acts = [a]
-        for w, b in zip(ws, bs):
-            a = 1.0 / (1.0 + np.exp(-(a @ w.T + b)))
-            acts.append(a)
-        d = (a - eye[labels[idx]]) * a * (1.0 - a)                   # BP1
-        for l in range(len(ws) - 1, -1, -1):
-            gw = d.T @ acts[l]                                        # BP4
-            gb = d.sum(axis=0)                                        # BP3
-            if l:
-                d = (d @ ws[l]) * acts[l] * (1.0 - acts[l])           # BP2
-            ws[l] -= (eta / len(idx)) * gw
-            bs[l] -= (eta / len(idx)) * gb
-    return time.perf_counter() - start
+    return timed_epoch(peers.NumpyTrainer(np, ws, bs, x, labels, m), len(x))
 
 
 def numpy_book_epoch(x, labels, sizes, m, np):
@@ -138,28 +128,11 @@ def matmul_peak(np, dtype, n=1536, repeat=5):
 
 def torch_epoch(x, labels, sizes, m, torch, dtype):
     """Idiomatic PyTorch: nn.Sequential, autograd, optim.SGD, half squared error."""
-    torch.manual_seed(0)
-    layers = []
-    for a, b in zip(sizes, sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.Sigmoid()]
-    model = torch.nn.Sequential(*layers).to(dtype)
-    opt = torch.optim.SGD(model.parameters(), lr=3.0)
-    xt = torch.from_numpy(x).to(dtype)
-    yt = torch.nn.functional.one_hot(torch.from_numpy(labels).long(),
-                                     sizes[-1]).to(dtype)
-    perm = torch.randperm(len(xt), generator=torch.Generator().manual_seed(1))
-    start = time.perf_counter()
-    for lo in range(0, len(xt), m):
-        idx = perm[lo:lo + m]
-        opt.zero_grad()
-        out = model(xt[idx])
-        loss = 0.5 * ((out - yt[idx]) ** 2).sum() / len(idx)
-        loss.backward()
-        opt.step()
-    return time.perf_counter() - start
-
-
-# --- memory and import time ----------------------------------------------------
+    import numpy as np
+    npdtype = np.float64 if dtype == torch.float64 else np.float32
+    ws, bs = init_numpy(sizes, np, npdtype)
+    return timed_epoch(peers.TorchTrainer(torch, ws, bs, x.astype(npdtype), labels, m),
+                       len(x))
 
 
 def peak_rss_mb(epochs, data_dir, limit=None):

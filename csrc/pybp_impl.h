@@ -663,20 +663,29 @@ int pybp_nparams(const pybp_net *net, size_t *nparams)
 }
 #endif
 
+/* The checks every workspace-size query starts with: a result pointer, a
+ * valid network (its shape into *s) and a count of at least one. */
+static int pybp__size_query(const pybp_net *net, size_t count,
+                            const size_t *nelems, pybp__shape *s)
+{
+    int st;
+    if (nelems == NULL)
+        return PYBP_ENULL;
+    st = pybp__check_net(net, s);
+    if (st != PYBP_OK)
+        return st;
+    return count == 0 ? PYBP_ESIZE : PYBP_OK;
+}
+
 /* defines pybp_workspace_size and pybp_workspace_size_f32 */
 int PYBP__API(workspace_size)(const pybp_net *net, size_t batch,
                               size_t *nelems)
 {
     pybp__shape s;
     size_t r;
-    int st;
-    if (nelems == NULL)
-        return PYBP_ENULL;
-    st = pybp__check_net(net, &s);
+    int st = pybp__size_query(net, batch, nelems, &s);
     if (st != PYBP_OK)
         return st;
-    if (batch == 0)
-        return PYBP_ESIZE;
     st = pybp__ws(&s, batch, &r);
     if (st == PYBP_OK)
         *nelems = r;
@@ -1510,14 +1519,9 @@ int PYBP__API(infer_workspace_size)(const pybp_net *net, size_t count,
 {
     pybp__shape s;
     size_t r;
-    int st;
-    if (nelems == NULL)
-        return PYBP_ENULL;
-    st = pybp__check_net(net, &s);
+    int st = pybp__size_query(net, count, nelems, &s);
     if (st != PYBP_OK)
         return st;
-    if (count == 0)
-        return PYBP_ESIZE;
     if (count <= PYBP__DIRECT_MAX)
         st = pybp__direct_ws(&s, count, &r);
     else if (!pybp__mul(count, s.per_fwd, &r)
