@@ -26,6 +26,7 @@ This module is also the reader of the format for tests/test_golden.py
 """
 
 import hashlib
+import json
 import os
 import random
 from array import array
@@ -57,9 +58,56 @@ CASES = [
     # mini-batches large enough for two worker threads.
     ("wide_u8_threads", 107, [17, 9, 5], ["relu", "sigmoid"], "cross-entropy",
      40, "labels", 32, 1.0, 40, "u8"),
+    # Edge cases (TWEAKS below makes them so).
+    ("all_width1", 108, [1, 1, 1], ["sigmoid", "sigmoid"], "cross-entropy",
+     3, "binary", 2, 0.0, None, "float"),
+    ("relu_zero", 109, [3, 4, 2], ["relu", "identity"], "quadratic",
+     4, "dense", 4, 0.0, None, "float"),
+    ("sigmoid_saturated", 110, [3, 4, 2], ["sigmoid", "sigmoid"], "cross-entropy",
+     4, "binary", 2, 0.0, None, "float"),
+    ("sigmoid_saturated_quadratic", 111, [3, 4, 2], ["sigmoid", "sigmoid"],
+     "quadratic", 4, "dense", 2, 0.0, None, "float"),
+    ("softmax_large_logits", 112, [3, 4, 5], ["identity", "softmax"],
+     "log-likelihood", 4, "labels", 4, 0.0, None, "float"),
 ]
 
+
+def _zero_unit(spec, params):
+    """Hidden unit 0 gets zero weights and bias: z is exactly 0 for every
+    example (+0.0 or -0.0 by the signs of its inputs), where ReLU's
+    derivative is taken as 0."""
+    layer = spec.layers()[0]
+    for i in range(layer.w, layer.w + layer.n_in):
+        params[i] = 0.0
+    params[layer.b] = 0.0
+
+
+def _saturate(spec, params):
+    """Every parameter times 2^7 (exact): |z| up to about 400, so sigmoid
+    rounds to 1.0 or to values near the bottom of the range, and sigma'
+    underflows; a cost written through a^L instead of z breaks here."""
+    for i in range(len(params)):
+        params[i] *= 128.0
+
+
+def _large_logits(spec, params):
+    """The output biases plus 2^10 and its weights times 2^4: logits near
+    1000, where exp overflows unless the largest logit is taken out first.
+    (b + 1024 rounds, but as IEEE 754 addition does on every platform.)"""
+    layer = spec.layers()[-1]
+    for i in range(layer.w, layer.b):
+        params[i] *= 16.0
+    for i in range(layer.b, layer.end):
+        params[i] += 1024.0
+
+
+TWEAKS = {"relu_zero": _zero_unit, "sigmoid_saturated": _saturate,
+          "sigmoid_saturated_quadratic": _saturate,
+          "softmax_large_logits": _large_logits}
+
 DIVISOR = 255.0
+# The JSON files' "version": raised when their layout changes.
+FORMAT_VERSION = 1
 
 
 def hexf(v):
@@ -109,6 +157,8 @@ def make_case(name, seed, sizes, activations, cost, count, targets, mbs, lmbda,
     rng.shuffle(perm)
     eta = 0.5 + rng.random()  # in [0.5, 1.5), exact
     n = count if n is None else n
+    if name in TWEAKS:
+        TWEAKS[name](spec, params)
 
     xin: Any
     if inputs == "u8":
@@ -151,7 +201,43 @@ def make_case(name, seed, sizes, activations, cost, count, targets, mbs, lmbda,
                 line("gradient", grad), line("correct", [correct], "int"),
                 line("update", updated), line("epoch", trained),
                 line("epoch_cost", [epoch_cost])]
-    return "".join(head) + "expected 0\n" + "".join(expected)
+    text = "".join(head) + "expected 0\n" + "".join(expected)
+
+    # The same case as JSON, with every traced quantity besides.
+    net = Network.from_params(sizes, activations, cost, params, backend="python")
+    t = net.trace(data)
+    hx = _hex_rows
+    doc: Dict[str, Any] = {
+        "format": "pybp-golden", "version": FORMAT_VERSION, "case": name,
+        "sizes": list(sizes), "activations": list(activations), "cost": cost,
+        "count": count, "params": hx(params)}
+    if inputs == "u8":
+        doc["x_u8"] = [x_u8[i * n_in:(i + 1) * n_in] for i in range(count)]
+        doc["divisor"] = hexf(DIVISOR)
+    else:
+        doc["x"] = [hx(x[i * n_in:(i + 1) * n_in]) for i in range(count)]
+    if labels is not None:
+        doc["labels"] = labels
+    else:
+        doc["y"] = [hx(y[i * n_out:(i + 1) * n_out]) for i in range(count)]
+    doc.update({"eta": hexf(eta), "lmbda": hexf(lmbda), "n": n,
+                "mini_batch_size": mbs, "perm": perm})
+    L = len(sizes) - 1
+    doc["trace"] = {q: [[hx(row) for row in t[l][q]] for l in range(1, L + 1)]
+                    for q in ("z", "a", "delta")}
+    doc["trace"]["grad_w"] = [[hx(row) for row in t[l]["grad_w"]]
+                              for l in range(1, L + 1)]
+    doc["trace"]["grad_b"] = [hx(t[l]["grad_b"]) for l in range(1, L + 1)]
+    doc["expected"] = {
+        "out": [hx(out[i * n_out:(i + 1) * n_out]) for i in range(count)],
+        "cost": hexf(t.cost), "cost_total": hexf(total), "gradient": hx(grad),
+        "correct": correct, "update": hx(updated), "epoch": hx(trained),
+        "epoch_cost": hexf(epoch_cost)}
+    return text, json.dumps(doc, indent=1) + "\n"
+
+
+def _hex_rows(values):
+    return [hexf(v) for v in values]
 
 
 # --- reading -------------------------------------------------------------------
@@ -205,19 +291,66 @@ def sha256(text):
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def write(directory):
-    """Write every case and the MANIFEST into directory; returns how many
-    cases.  The same bytes every time (and on every platform)."""
+def write(directory, npy=False):
+    """Write every case (NAME.txt and NAME.json) and the MANIFEST into
+    directory; returns how many cases.  The same bytes every time (and on
+    every platform).  npy=True also writes NAME/*.npy (needs numpy)."""
     manifest = ["# pybp golden cases (README.md): case NAME SHA256-of-NAME.txt;\n",
+                "# json NAME SHA256-of-NAME.json;\n",
                 "# results: SHA256 of test_golden -o's output, the expected\n",
                 "# lines of every case in this order.\n"]
     texts = []
     for case in CASES:
-        text = make_case(*case)
+        text, doc = make_case(*case)
         name = case[0]
         save_file(os.path.join(directory, name + ".txt"), text.encode("ascii"))
+        save_file(os.path.join(directory, name + ".json"), doc.encode("ascii"))
+        if npy:
+            write_npy(os.path.join(directory, name), json.loads(doc))
         manifest.append("case %s %s\n" % (name, sha256(text)))
+        manifest.append("json %s %s\n" % (name, sha256(doc)))
         texts.append((name, text.split("expected 0\n", 1)[1]))
     manifest.append("results %s\n" % sha256(results_text(texts)))
     save_file(os.path.join(directory, "MANIFEST"), "".join(manifest).encode("ascii"))
     return len(CASES)
+
+
+def write_npy(directory, doc):
+    """One .npy file per array of a case's JSON document (float64, or int64
+    for labels, x_u8 as uint8): params.npy, x.npy, y.npy or labels.npy,
+    z_1.npy .. and the same for a, delta, grad_w, grad_b, and out.npy,
+    gradient.npy, update.npy, epoch.npy."""
+    import numpy as np  # only here: the text and JSON files need no numpy
+
+    from .files import make_directory
+    make_directory(directory)
+
+    def put(name, value, dtype="f8"):
+        if dtype == "f8":
+            arr = np.array(_from_hex(value), dtype=np.float64)
+        else:
+            arr = np.array(value, dtype=dtype)
+        with open(os.path.join(directory, name + ".npy"), "wb") as f:
+            np.save(f, arr)
+
+    put("params", doc["params"])
+    if "x" in doc:
+        put("x", doc["x"])
+    else:
+        put("x_u8", doc["x_u8"], "u1")
+    if "labels" in doc:
+        put("labels", doc["labels"], "i8")
+    else:
+        put("y", doc["y"])
+    for q, layers in doc["trace"].items():
+        for l, value in enumerate(layers, start=1):
+            put("%s_%d" % (q, l), value)
+    for key in ("out", "gradient", "update", "epoch"):
+        put(key, doc["expected"][key])
+
+
+def _from_hex(value):
+    """Nested lists of hex-float strings as nested lists of floats."""
+    if isinstance(value, str):
+        return float.fromhex(value)
+    return [_from_hex(v) for v in value]

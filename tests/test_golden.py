@@ -35,6 +35,7 @@ def _load_script():
 script = _load_script()
 MANIFEST, RESULTS_DIGEST = make_golden.read_manifest(GOLDEN)
 NAMES = [name for name, _ in MANIFEST]
+FILES = [name + ext for name in NAMES for ext in (".txt", ".json")] + ["MANIFEST"]
 
 
 class Case:
@@ -134,8 +135,7 @@ def test_regenerating_writes_the_same_bytes(tmp_path):
         out = tmp_path / run
         out.mkdir()
         script.main(["make_golden.py", str(out)])
-    for name in NAMES + ["MANIFEST"]:
-        fname = name if name == "MANIFEST" else name + ".txt"
+    for fname in FILES:
         a = (tmp_path / "a" / fname).read_bytes()
         assert a == (tmp_path / "b" / fname).read_bytes(), fname
         with open(os.path.join(GOLDEN, fname), "rb") as f:
@@ -179,9 +179,108 @@ def test_the_golden_command_writes_the_repositorys_cases(tmp_path):
     out = tmp_path / "cases"
     status, text, err = run(["golden", "-o", out])
     assert status == 0, err
-    assert text.strip() == "wrote %d golden cases and their MANIFEST to %s" % (
-        len(NAMES), out)
-    for name in NAMES + ["MANIFEST"]:
-        fname = name if name == "MANIFEST" else name + ".txt"
+    assert text.strip() == ("wrote %d golden cases (text, JSON and .npy) and their "
+                            "MANIFEST to %s" % (len(NAMES), out))
+    for fname in FILES:
         with open(os.path.join(GOLDEN, fname), "rb") as f:
             assert (out / fname).read_bytes() == f.read(), fname
+
+
+# --- the JSON form ---------------------------------------------------------------
+
+
+def _json(name):
+    import json
+    with open(os.path.join(GOLDEN, name + ".json"), encoding="ascii") as f:
+        return json.load(f)
+
+
+def _unhex(value):
+    if isinstance(value, str):
+        return float.fromhex(value)
+    return [_unhex(v) for v in value]
+
+
+def _flat(rows):
+    return [v for row in rows for v in row]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_json_file_holds_the_text_files_numbers(name):
+    """NAME.json and NAME.txt are one case in two encodings."""
+    doc, case = _json(name), CASES[name]
+    assert doc["format"] == "pybp-golden" and doc["version"] == make_golden.FORMAT_VERSION
+    assert (doc["sizes"], doc["activations"], doc["cost"]) == (
+        case.sizes, case.activations, case.cost)
+    assert bits(_unhex(doc["params"])) == bits(case.params)
+    exp = doc["expected"]
+    for key in ("out",):
+        assert bits(_flat(_unhex(exp[key]))) == bits(case.expected[key])
+    for key in ("gradient", "update", "epoch"):
+        assert bits(_unhex(exp[key])) == bits(case.expected[key]), key
+    for key in ("cost_total", "epoch_cost"):
+        assert bits([_unhex(exp[key])]) == bits(case.expected[key]), key
+    assert exp["correct"] == case.expected["correct"]
+    assert doc["perm"] == case.perm and doc["mini_batch_size"] == case.mbs
+
+
+@pytest.mark.parametrize("backend", ["python", "c"])
+@pytest.mark.parametrize("name", NAMES)
+def test_trace_gives_the_json_files_bits(name, backend):
+    """Every traced quantity (z, a, delta, grad_w, grad_b of every layer)
+    and the mean cost, on both backends, as the files hold them."""
+    doc, case = _json(name), CASES[name]
+    if backend == "c" and "c" not in pybp.available_backends():
+        pytest.skip("no C backend")
+    net = pybp.Network.from_params(case.sizes, case.activations, case.cost,
+                                   case.params, backend=backend)
+    t = net.trace(case.data)
+    assert bits([t.cost]) == bits([_unhex(doc["expected"]["cost"])])
+    if "x" in doc:
+        assert bits(_flat(t[0]["a"])) == bits(_flat(_unhex(doc["x"])))
+    for q, layers in doc["trace"].items():
+        assert len(layers) == len(case.sizes) - 1
+        for l, want in enumerate(layers, start=1):
+            got = t[l][q]
+            flat_got = _flat(got) if q != "grad_b" else list(got)
+            flat_want = _flat(_unhex(want)) if q != "grad_b" else _unhex(want)
+            assert bits(flat_got) == bits(flat_want), (q, l)
+
+
+def test_the_edge_cases_are_what_they_say():
+    """The edge cases hold what their names promise: a network of width 1
+    throughout, a ReLU unit at exactly z = 0, sigmoid outputs rounded to 1.0,
+    and logits large enough that exp overflows without the max taken out."""
+    w1 = _json("all_width1")
+    assert w1["sizes"] == [1, 1, 1]
+    rz = _unhex(_json("relu_zero")["trace"]["z"][0])
+    assert all(row[0] == 0.0 for row in rz)
+    sat = _unhex(_json("sigmoid_saturated")["trace"]["a"])
+    assert any(v == 1.0 for layer in sat for row in layer for v in row)
+    logits = _unhex(_json("softmax_large_logits")["trace"]["z"][-1])
+    assert min(v for row in logits for v in row) > 709.8  # e^z overflows
+    assert all(math.isfinite(v) for row in logits for v in row)
+
+
+def test_the_npy_files_hold_the_json_files_numbers(tmp_path):
+    np = pytest.importorskip("numpy")
+    make_golden.write(str(tmp_path), npy=True)
+    for name in NAMES:
+        doc, d = _json(name), tmp_path / name
+        assert bits(np.load(d / "params.npy").tolist()) == bits(_unhex(doc["params"]))
+        for q, layers in doc["trace"].items():
+            for l, want in enumerate(layers, start=1):
+                got = np.load(d / ("%s_%d.npy" % (q, l)))
+                assert got.dtype == np.float64
+                assert bits(got.ravel().tolist()) == bits(
+                    _flat(_unhex(want)) if q != "grad_b" else _unhex(want)), (name, q, l)
+        if "labels" in doc:
+            assert np.load(d / "labels.npy").tolist() == doc["labels"]
+
+
+def test_golden_without_npy(tmp_path):
+    from helpers import run
+    status, text, err = run(["golden", "-o", tmp_path, "--no-npy"])
+    assert status == 0, err
+    assert "(text and JSON)" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)

@@ -158,7 +158,14 @@ def cmd_golden(args, out, err):
     from .. import golden
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise UsageError(f"--output {args.output}: not a directory")
+    npy = not args.no_npy
+    if npy:
+        try:
+            import numpy  # noqa: F401
+        except ImportError:
+            npy = False
     files.make_directory(args.output)
-    count = golden.write(args.output)
-    say(out, f"wrote {count} golden cases and their MANIFEST to {args.output}")
+    count = golden.write(args.output, npy=npy)
+    kinds = "text, JSON and .npy" if npy else "text and JSON"
+    say(out, f"wrote {count} golden cases ({kinds}) and their MANIFEST to {args.output}")
     return 0

@@ -7,7 +7,7 @@ main() calls it as func(args, out, err).
 import argparse
 import math
 
-from .. import ACTIVATIONS, COSTS, __version__, backends, download, gradbench, png
+from .. import ACTIVATIONS, COSTS, __version__, backends, crosscheck, download, gradbench, png
 from ..checkpoint import SEED_MAX
 from ..data import mnist_user_dir
 from ..spec import MAX_THREADS
@@ -20,6 +20,7 @@ from .commands import (
     cmd_show,
 )
 from .common import UsageError
+from .compare import cmd_compare
 from .download import cmd_data_mnist
 from .facts import cmd_info
 from .train import cmd_train
@@ -255,14 +256,44 @@ def build_parser():
                                       "networks of every activation and cost, "
                                       "each with its parameters, inputs, "
                                       "targets and the reference's outputs, "
-                                      "cost, gradient, evaluation and "
+                                      "cost, gradient, evaluation, every "
+                                      "traced quantity (z, a, delta, grad_w, "
+                                      "grad_b of every layer) and the "
                                       "parameters after an update and an "
-                                      "epoch, as hex floats in text "
-                                      "(tests/golden/README.md in the "
-                                      "source tree describes the format).")
+                                      "epoch: NAME.txt (hex floats in text), "
+                                      "NAME.json (the same with the traced "
+                                      "quantities, hex floats as strings) and, "
+                                      "when numpy is installed, NAME/*.npy "
+                                      "(docs/golden.md describes them).")
     gold.add_argument("-o", "--output", required=True, metavar="DIR",
                       help="the directory to write into (created if missing)")
+    gold.add_argument("--no-npy", action="store_true",
+                      help="write no .npy files, even with numpy installed")
     gold.set_defaults(func=cmd_golden)
+
+    comp = sub.add_parser("compare", help="check another implementation's numbers "
+                                          "against pybp's",
+                          description="Compare another implementation's z, a, delta, "
+                                      "grad_w and grad_b (OTHER, a JSON object of "
+                                      "per-layer arrays, numbers or hex-float strings) "
+                                      "with pybp's trace of CASE (a golden case as "
+                                      "'pybp golden' writes it, NAME.json), in the "
+                                      "order backpropagation computes them: prints "
+                                      "the largest difference of each quantity and "
+                                      "layer and names the first one out of "
+                                      "tolerance.  Exit status 0: agrees, 1: "
+                                      "differs, 2: the files could not be used.")
+    comp.add_argument("case", metavar="CASE", help="the golden case (JSON)")
+    comp.add_argument("other", metavar="OTHER", help="the other side's quantities (JSON)")
+    comp.add_argument("--exact", action="store_true",
+                      help="demand the same bits (for an implementation that claims "
+                           "pybp's order of operations)")
+    comp.add_argument("--max-ulps", type=_float_type(), metavar="N",
+                      help="a value agrees within N ulps (default %g) ..."
+                           % crosscheck.ALLOWED_ULPS)
+    comp.add_argument("--abs", type=_float_type(), metavar="X",
+                      help="... or X absolute (default %g)" % crosscheck.ALLOWED_ABS)
+    comp.set_defaults(func=cmd_compare)
 
     x = sub.add_parser("export-c", help="write a model as a self-contained C "
                                         "header",
