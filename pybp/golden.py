@@ -26,6 +26,7 @@ This module is also the reader of the format for tests/test_golden.py
 """
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -330,8 +331,9 @@ def write_npy(directory, doc):
             arr = np.array(_from_hex(value), dtype=np.float64)
         else:
             arr = np.array(value, dtype=dtype)
-        with open(os.path.join(directory, name + ".npy"), "wb") as f:
-            np.save(f, arr)
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        save_file(os.path.join(directory, name + ".npy"), buf.getvalue())
 
     put("params", doc["params"])
     if "x" in doc:
