@@ -88,7 +88,7 @@ class honest_bdist_wheel(bdist_wheel):
 
 kwargs = {"cmdclass": {"bdist_wheel": honest_bdist_wheel}}
 if MODE != "python":
-    kwargs["cffi_modules"] = ["pybp/_kernels/build_ffi.py:ffibuilder"]
+    kwargs["cffi_modules"] = ["pybp/_kernels/build_ffi.py:make_builder"]
     kwargs["install_requires"] = ["cffi>=1.15"]
     kwargs["cmdclass"]["build_ext"] = optional_build_ext
     # cffi compiles against CPython's limited API, so one wheel per

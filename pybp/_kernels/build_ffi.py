@@ -15,8 +15,6 @@ import os
 import re
 import sys
 
-from cffi import FFI
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "csrc")
 HEADER = os.path.join(CSRC, "pybp.h")
@@ -70,6 +68,10 @@ def compile_args():
 
 
 def make_builder():
+    """The cffi builder of the extension (setup.py's cffi_modules names this
+    function: cffi calls it, so importing this module, as a checkout's
+    staleness check does, parses nothing and needs no pycparser)."""
+    from cffi import FFI
     builder = FFI()
     builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n")
     headers = sorted(glob.glob(os.path.join(CSRC, "*.h")))
@@ -87,10 +89,6 @@ def make_builder():
     return builder
 
 
-# setup.py's cffi_modules takes this; an installed pybp has no csrc/, and
-# imports this module only to report CFLAGS.
-ffibuilder = make_builder() if os.path.exists(HEADER) else None
-
 if __name__ == "__main__":
-    assert ffibuilder is not None, "no csrc/ beside this package"
-    ffibuilder.compile(verbose=True)
+    assert os.path.exists(HEADER), "no csrc/ beside this package"
+    make_builder().compile(verbose=True)
