@@ -168,7 +168,9 @@ def _net(spec):
         net = ffi.new("pybp_net *", {"nlayers": len(spec.sizes), "sizes": sizes,
                                      "activations": acts,
                                      "cost": COST_CODES[spec.cost]})
-        c = spec._c = (net, sizes, acts)
+        # The last item: scratch space of infer() by element type, kept
+        # for reuse (see _Spaces).
+        c = spec._c = (net, sizes, acts, {"d": _Spaces(), "f": _Spaces()})
     net = c[0]
     net.isa = _isa
     net.threads = _threads
@@ -184,12 +186,39 @@ class _Type:
         self.size = 8 if ctype == "double" else 4
         self.input_type = "float64" if ctype == "double" else "float32"
         for name in ("workspace_size", "feedforward", "cost", "gradient",
-                     "evaluate", "update_mini_batch", "sgd_epoch"):
+                     "evaluate", "update_mini_batch", "sgd_epoch",
+                     "infer_workspace_size", "infer"):
             setattr(self, name, getattr(lib, "pybp_%s%s" % (name, suffix)))
 
 
 _F64 = _Type("d", "double", "")
 _F32 = _Type("f", "float", "_f32")
+
+
+class _Spaces:
+    """Reusable scratch space of one network and element type: a stack of
+    (workspace, output) cdata pairs.  A call takes a pair off the stack and
+    puts it back when the C call has returned, so concurrent calls (the C
+    call releases the GIL) never share one; the stack holds as many pairs
+    as there were calls at once.  list.pop and list.append are atomic, so
+    no lock is needed.  The sizes depend only on the network's shape, which
+    never changes, so the pairs stay valid for the spec's lifetime."""
+
+    __slots__ = ("free",)
+
+    def __init__(self):
+        self.free = []
+
+    def take(self, T, net, n_out):
+        try:
+            return self.free.pop()
+        except IndexError:
+            n = ffi.new("size_t *")
+            check(T.infer_workspace_size(net, 1, n), "workspace size")
+            return ffi.new(T.array, n[0]), ffi.new(T.array, n_out)
+
+    def give(self, pair):
+        self.free.append(pair)
 
 
 def _type(params):
@@ -369,3 +398,33 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
                           len(perm), mini_batch_size, eta, lmbda, n, acc, work,
                           nwork), "sgd_epoch")
         return acc[0]
+
+
+def infer(spec, params, x):
+    """a^L of one input x (a buffer of the parameters' element type, n_0
+    values) as a list of floats, through pybp_infer, in scratch space kept
+    for reuse (no zeroed workspace per call); None when the C core refuses the call (the
+    caller repeats it through forward_outputs, which raises the error).
+
+    Not part of the kernel protocol: Network.feedforward's fast path.  The
+    same bits as forward_outputs on one example (pybp_infer and
+    pybp_feedforward share their code for a few examples).
+    """
+    T = _type(params)
+    net = _net(spec)
+    spaces = spec._c[3][T.typecode]
+    pair = work, out = spaces.take(T, net, spec.sizes[-1])
+    result = None
+    p = ffi.from_buffer(T.array, params)
+    try:
+        xb = ffi.from_buffer(T.array, x)
+        try:
+            if T.infer(net, p, len(params), xb, len(xb), out, len(out), work,
+                       len(work)) == lib.PYBP_OK:
+                result = ffi.unpack(out, len(out))  # before another call may take out
+        finally:
+            ffi.release(xb)
+    finally:
+        ffi.release(p)
+        spaces.give(pair)
+    return result
