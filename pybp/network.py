@@ -18,7 +18,7 @@ from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
-from ._arrays import to_array
+from ._arrays import native_code, to_array
 from ._kernels import reference as _reference
 from ._kernels.reference import argmax
 from .checks import (
@@ -313,14 +313,46 @@ class Network:
         finally:
             guard.leave(False)
 
-    def outputs(self, data: Examples) -> List[List[float]]:
-        """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
+    def outputs(self, data: Examples, out: Any = None) -> Any:
+        """a^L for every example of a Dataset (or rows of inputs), as a list of lists.
+
+        With out=, a writable C-contiguous buffer (array, numpy array,
+        memoryview) of count * n_L items in the network's dtype ("d" for
+        float64, "f" for float32; any shape), the outputs go into it row
+        after row instead, and out is returned.  out is written only after
+        every check has passed and the outputs are computed.
+        """
         if not isinstance(data, Dataset):
             data = Dataset(data)
         data = self.dataset(data, targets=False)
-        flat = self._call("forward_outputs", data)
         n = self.spec.sizes[-1]
+        if out is not None:
+            target = self._out_buffer(out, data.count, n)
+        flat = self._call("forward_outputs", data)
+        if out is not None:
+            target[:] = memoryview(flat).cast("B")
+            return out
         return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
+
+    def _out_buffer(self, out, count, n):
+        """outputs' out= checked: a byte view of it to write count * n values into."""
+        try:
+            mv = memoryview(out)
+        except TypeError:
+            raise TypeError("out must be a writable buffer (array, numpy array, "
+                            "memoryview), got %s" % type(out).__name__) from None
+        code = DTYPES[self.dtype]
+        if mv.readonly:
+            raise TypeError("out is read-only; give a writable buffer")
+        if native_code(mv) != code:
+            raise TypeError("out holds items of format %r; a %s network writes %r "
+                            "(native %s)" % (mv.format, self.dtype, code, self.dtype))
+        if not mv.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        if mv.nbytes != count * n * mv.itemsize:
+            raise ValueError("out holds %d values, expected %d (%d examples x %d "
+                             "outputs)" % (mv.nbytes // mv.itemsize, count * n, count, n))
+        return mv.cast("B")
 
     def predict(self, data: Examples) -> List[int]:
         """The predicted class (first largest output) of every example."""
