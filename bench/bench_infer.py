@@ -63,7 +63,7 @@ def main(argv=None):
         x = array("d", [rng.random() for _ in range(sizes[0])])
         for dtype in ("float64", "float32"):
             net = base if dtype == "float64" else base.copy(dtype=dtype)
-            funcs = [("pybp", lambda net=net: net.feedforward(x), nullcontext)]
+            funcs = [("pybp", lambda net=net, x=x: net.feedforward(x), nullcontext)]
             if np is not None:
                 ws, bs = weights_of(np, net)
                 xn = np.asarray(x, dtype=dtype)
