@@ -235,3 +235,53 @@ def test_the_fast_path_runs(isa, dtype):
     assert got is not None and bits(got) == bits(net.outputs([list(x)])[0])
     x[0] = math.nan
     assert net.kernels.infer(net.spec, net.params, x) is None
+
+
+# --- reused workspaces of the batch paths ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_reused_workspaces_change_no_bit(isa, dtype):
+    """Scratch space left by one call (another function, batch or dtype's
+    values) is reused by the next: the results are those of a fresh network."""
+    net = _net(dtype, sizes=(9, 6, 4))
+    xs = _inputs(9, 12, seed=8)
+    labels = [i % 4 for i in range(12)]
+    for _ in range(3):
+        for count in (1, 5, 12):
+            fresh = net.copy()
+            sub, lab = xs[:count], labels[:count]
+            assert bits(net.gradient(sub, lab)) == bits(fresh.gradient(sub, lab))
+            assert bits([net.cost(sub, lab)]) == bits([fresh.cost(sub, lab)])
+            assert bits(sum(net.outputs(sub), [])) == bits(sum(fresh.outputs(sub), []))
+            assert net.evaluate((sub, lab)) == fresh.evaluate((sub, lab))
+    if dtype == "float64":
+        ref = net.copy(backend="python")
+        assert bits(net.gradient(xs, labels)) == bits(ref.gradient(xs, labels))
+
+
+def test_batch_paths_from_many_threads(c_backend):
+    net = _net("float64", sizes=(20, 15, 5))
+    xs = _inputs(20, 30, seed=9)
+    labels = [i % 5 for i in range(30)]
+    want_g = [bits(net.gradient(xs[:k], labels[:k])) for k in (1, 7, 30)]
+    want_o = bits(sum(net.outputs(xs), []))
+    failures = []
+    start = threading.Barrier(4)
+
+    def work(k):
+        start.wait()
+        for r in range(40):
+            j = (k + r) % 3
+            n = (1, 7, 30)[j]
+            if bits(net.gradient(xs[:n], labels[:n])) != want_g[j]:
+                failures.append(("gradient", k, r))
+            if bits(sum(net.outputs(xs), [])) != want_o:
+                failures.append(("outputs", k, r))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
