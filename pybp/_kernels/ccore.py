@@ -8,9 +8,10 @@ Every cdata a call makes is held by a _Call until the C function has
 returned, then released: a pointer stored in a struct keeps nothing alive,
 and on PyPy an object that no later line uses may be collected, or its
 buffer unpinned and moved, during the call.  Releasing at once also frees
-the scratch space and lets go of the buffers without waiting for the
+large scratch space and lets go of the buffers without waiting for the
 garbage collector (which on PyPy runs later than CPython's reference
-counting).
+counting).  Scratch space of up to KEEP_BYTES is kept on the network's
+descriptor for the next call instead (_work, _Spaces).
 
 The C core has several instruction-set paths (portable "scalar", "avx2"
 and "avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By
