@@ -90,3 +90,44 @@ def c_peak(seconds=0.1):
             if set(out[label]) != {"float64", "float32"}:
                 return None, "peak.c printed something unexpected: %r" % ran.stdout[:200]
     return out, None
+
+
+# --- interleaved timing ----------------------------------------------------------
+
+
+def rotated(items, r):
+    k = r % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
+def calls(fn, k):
+    """Seconds for k calls of fn."""
+    t = time.perf_counter()
+    for _ in range(k):
+        fn()
+    return time.perf_counter() - t
+
+
+def per_call(fn, ctx, target):
+    """Calls per round so that a round takes about `target` seconds."""
+    n = 1
+    while True:
+        with ctx():
+            t = calls(fn, n)
+        if t >= target / 4 or n >= 1 << 20:
+            return max(1, int(n * target / max(t, 1e-9)))
+        n *= 4
+
+
+def interleaved(funcs, rounds, target=None):
+    """{name: [seconds per call per round]} with the order rotated per round.
+    funcs: [(name, fn, ctx)]; with target, each round makes many calls."""
+    counts = {name: (per_call(fn, ctx, target) if target else 1) for name, fn, ctx in funcs}
+    out = {name: [] for name, _, _ in funcs}
+    for r in range(rounds):
+        for name, fn, ctx in rotated(funcs, r):
+            k = counts[name]
+            with ctx():
+                t = calls(fn, k)
+            out[name].append(t / k)
+    return out

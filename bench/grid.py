@@ -43,7 +43,7 @@ if HERE not in sys.path:
 
 import benchlib  # noqa: E402
 import peers  # noqa: E402
-from benchlib import EPOCH, flops_per_example  # noqa: E402
+from benchlib import EPOCH, flops_per_example, interleaved, rotated  # noqa: E402
 
 import pybp  # noqa: E402
 from pybp import data as pdata  # noqa: E402
@@ -266,11 +266,6 @@ def confirm_threads(libs, counts, notes):
 
 
 # --- timing -----------------------------------------------------------------------
-
-
-def rotated(items, r):
-    k = r % len(items) if items else 0
-    return items[k:] + items[:k]
 
 
 class Impl:
@@ -501,39 +496,6 @@ def training_grid(args, data, libs, peaks, report):
 
 
 # --- inference --------------------------------------------------------------------
-
-
-def calls(fn, k):
-    """Seconds for k calls of fn."""
-    t = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return time.perf_counter() - t
-
-
-def per_call(fn, ctx, target):
-    """Calls per round so that a round takes about `target` seconds."""
-    n = 1
-    while True:
-        with ctx():
-            t = calls(fn, n)
-        if t >= target / 4 or n >= 1 << 20:
-            return max(1, int(n * target / max(t, 1e-9)))
-        n *= 4
-
-
-def interleaved(funcs, rounds, target=None):
-    """{name: [seconds per call per round]} with the order rotated per round.
-    funcs: [(name, fn, ctx)]; with target, each round makes many calls."""
-    counts = {name: (per_call(fn, ctx, target) if target else 1) for name, fn, ctx in funcs}
-    out = {name: [] for name, _, _ in funcs}
-    for r in range(rounds):
-        for name, fn, ctx in rotated(funcs, r):
-            k = counts[name]
-            with ctx():
-                t = calls(fn, k)
-            out[name].append(t / k)
-    return out
 
 
 def outputs_out(net, data, np):

@@ -11,13 +11,14 @@ This module is the kernels' one door for numbers; tools reach them through
 import math
 import os
 import random
+import struct
 import sys
 import time
 from array import array
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _kernels
-from ._arrays import to_array
+from ._arrays import native_code, to_array
 from ._kernels import reference as _reference
 from ._kernels.reference import argmax
 from .checks import (
@@ -256,7 +257,9 @@ class Network:
         finally:
             guard.leave(write)
 
-    def _vector(self, x, n, what):
+    @staticmethod
+    def _numbers(x, n, what):
+        """x as an array('d') of n values: _vector without the finiteness check."""
         if isinstance(x, (str, bytes)):
             raise TypeError("%s must be a sequence of numbers" % what)
         try:
@@ -265,6 +268,10 @@ class Network:
             raise TypeError("%s must be a sequence of numbers" % what) from None
         if len(v) != n:
             raise ValueError("%s has %d values, expected %d" % (what, len(v), n))
+        return v
+
+    def _vector(self, x, n, what):
+        v = self._numbers(x, n, what)
         if not all(map(math.isfinite, v)):
             raise ValueError("%s holds a value that is not finite" % what)
         return v
@@ -273,18 +280,79 @@ class Network:
 
     def feedforward(self, x: Sequence[float]) -> List[float]:
         """The output activations a^L for one input x, as a list of floats."""
+        if self.backend == "c":
+            # The fast path: pybp_infer, which checks that x is finite itself.
+            # On any refusal (a non-finite x or parameter, another thread
+            # training) the general path below runs on the same numbers and
+            # raises exactly what it always has.
+            x = self._numbers(x, self.spec.sizes[0], "input x")
+            got = self._infer(x)
+            if got is not None:
+                return got
         x = self._vector(x, self.spec.sizes[0], "input x")
         data = Dataset(x, n_inputs=len(x))
         return self._call("forward_outputs", data).tolist()
 
-    def outputs(self, data: Examples) -> List[List[float]]:
-        """a^L for every example of a Dataset (or rows of inputs), as a list of lists."""
+    def _infer(self, x):
+        """feedforward's fast path on the C backend: a^L of the array('d') x,
+        or None when the guard or the C core refuses."""
+        guard = self._guard
+        try:
+            guard.enter(False)
+        except RuntimeError:
+            return None
+        try:
+            if self.dtype == "float32":
+                # Rounded as array("f", x) rounds, twice as fast; a value
+                # beyond float32's range raises OverflowError here.
+                try:
+                    x = struct.pack("%df" % len(x), *x)
+                except OverflowError:
+                    return None
+            return self._kernels.infer(self.spec, self._params, x)
+        finally:
+            guard.leave(False)
+
+    def outputs(self, data: Examples, out: Any = None) -> Any:
+        """a^L for every example of a Dataset (or rows of inputs), as a list of lists.
+
+        With out=, a writable C-contiguous buffer (array, numpy array,
+        memoryview) of count * n_L items in the network's dtype ("d" for
+        float64, "f" for float32; any shape), the outputs go into it row
+        after row instead, and out is returned.  out is written only after
+        every check has passed and the outputs are computed.
+        """
         if not isinstance(data, Dataset):
             data = Dataset(data)
         data = self.dataset(data, targets=False)
-        flat = self._call("forward_outputs", data)
         n = self.spec.sizes[-1]
+        if out is not None:
+            target = self._out_buffer(out, data.count, n)
+        flat = self._call("forward_outputs", data)
+        if out is not None:
+            target[:] = memoryview(flat).cast("B")
+            return out
         return [flat[i:i + n].tolist() for i in range(0, len(flat), n)]
+
+    def _out_buffer(self, out, count, n):
+        """outputs' out= checked: a byte view of it to write count * n values into."""
+        try:
+            mv = memoryview(out)
+        except TypeError:
+            raise TypeError("out must be a writable buffer (array, numpy array, "
+                            "memoryview), got %s" % type(out).__name__) from None
+        code = DTYPES[self.dtype]
+        if mv.readonly:
+            raise TypeError("out is read-only; give a writable buffer")
+        if native_code(mv) != code:
+            raise TypeError("out holds items of format %r; a %s network writes %r "
+                            "(native %s)" % (mv.format, self.dtype, code, self.dtype))
+        if not mv.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        if mv.nbytes != count * n * mv.itemsize:
+            raise ValueError("out holds %d values, expected %d (%d examples x %d "
+                             "outputs)" % (mv.nbytes // mv.itemsize, count * n, count, n))
+        return mv.cast("B")
 
     def predict(self, data: Examples) -> List[int]:
         """The predicted class (first largest output) of every example."""

@@ -8,9 +8,10 @@ Every cdata a call makes is held by a _Call until the C function has
 returned, then released: a pointer stored in a struct keeps nothing alive,
 and on PyPy an object that no later line uses may be collected, or its
 buffer unpinned and moved, during the call.  Releasing at once also frees
-the scratch space and lets go of the buffers without waiting for the
+large scratch space and lets go of the buffers without waiting for the
 garbage collector (which on PyPy runs later than CPython's reference
-counting).
+counting).  Scratch space of up to KEEP_BYTES is kept on the network's
+descriptor for the next call instead (_work, _Spaces).
 
 The C core has several instruction-set paths (portable "scalar", "avx2"
 and "avx512" on x86-64, "neon" on AArch64), all giving the same bits.  By
@@ -168,7 +169,9 @@ def _net(spec):
         net = ffi.new("pybp_net *", {"nlayers": len(spec.sizes), "sizes": sizes,
                                      "activations": acts,
                                      "cost": COST_CODES[spec.cost]})
-        c = spec._c = (net, sizes, acts)
+        # The last item: scratch space kept for reuse, and sizes computed
+        # once (see _Spaces, _work and _chunk).
+        c = spec._c = (net, sizes, acts, {"d": _Spaces(), "f": _Spaces()})
     net = c[0]
     net.isa = _isa
     net.threads = _threads
@@ -184,12 +187,39 @@ class _Type:
         self.size = 8 if ctype == "double" else 4
         self.input_type = "float64" if ctype == "double" else "float32"
         for name in ("workspace_size", "feedforward", "cost", "gradient",
-                     "evaluate", "update_mini_batch", "sgd_epoch"):
+                     "evaluate", "update_mini_batch", "sgd_epoch",
+                     "infer_workspace_size", "infer"):
             setattr(self, name, getattr(lib, "pybp_%s%s" % (name, suffix)))
 
 
 _F64 = _Type("d", "double", "")
 _F32 = _Type("f", "float", "_f32")
+
+
+class _Spaces:
+    """Reusable scratch space of one network and element type: a stack of
+    (workspace, output) cdata pairs.  A call takes a pair off the stack and
+    puts it back when the C call has returned, so concurrent calls (the C
+    call releases the GIL) never share one; the stack holds as many pairs
+    as there were calls at once.  list.pop and list.append are atomic, so
+    no lock is needed.  The sizes depend only on the network's shape, which
+    never changes, so the pairs stay valid for the spec's lifetime."""
+
+    __slots__ = ("free",)
+
+    def __init__(self):
+        self.free = []
+
+    def take(self, T, net, n_out):
+        try:
+            return self.free.pop()
+        except IndexError:
+            n = ffi.new("size_t *")
+            check(T.infer_workspace_size(net, 1, n), "workspace size")
+            return ffi.new(T.array, n[0]), ffi.new(T.array, n_out)
+
+    def give(self, pair):
+        self.free.append(pair)
 
 
 def _type(params):
@@ -204,14 +234,19 @@ class _Call:
     """with _Call() as c: the cdata made for one C call, each passed through
     c(...), stay alive until the block ends and are released then."""
 
-    __slots__ = ("held",)
+    __slots__ = ("held", "kept")
 
     def __init__(self):
         self.held = []
+        self.kept = []
 
     def __call__(self, cdata):
         self.held.append(cdata)
         return cdata
+
+    def keep(self, stack, cdata):
+        """cdata goes back onto stack, for a later call, when the block ends."""
+        self.kept.append((stack, cdata))
 
     def __enter__(self):
         return self
@@ -220,6 +255,9 @@ class _Call:
         for cdata in self.held:
             ffi.release(cdata)
         self.held = []
+        for stack, cdata in self.kept:
+            stack.append(cdata)
+        self.kept = []
 
 
 def _data(c, data, T=_F64):
@@ -273,25 +311,69 @@ def _params(c, T, params, writable=False):
     return c(ffi.from_buffer(T.array, params, require_writable=writable))
 
 
-def _chunk(T, net, count):
+def _chunk(T, net, count, cache=None):
     """How many examples of `count` to give the C core at once."""
-    one, two = ffi.new("size_t *"), ffi.new("size_t *")
-    check(T.workspace_size(net, 1, one), "workspace size")
-    check(T.workspace_size(net, 2, two), "workspace size")
-    per = max(1, two[0] - one[0])  # the workspace grows linearly in the batch
-    fit = (WORK_BYTES // T.size - one[0]) // per + 1
-    return max(1, min(count, CHUNK, fit))
+    key = ("chunk", T.typecode)
+    got = cache.get(key) if cache is not None else None
+    if got is None:
+        one, two = ffi.new("size_t *"), ffi.new("size_t *")
+        check(T.workspace_size(net, 1, one), "workspace size")
+        check(T.workspace_size(net, 2, two), "workspace size")
+        per = max(1, two[0] - one[0])  # the workspace grows linearly in the batch
+        got = (WORK_BYTES // T.size - one[0]) // per + 1
+        if cache is not None:
+            cache[key] = got
+    return max(1, min(count, CHUNK, got))
 
 
-def _work(c, T, net, batch):
-    """Scratch space for batch examples, in the call c: (cdata, length)."""
-    n = ffi.new("size_t *")
-    check(T.workspace_size(net, batch, n), "workspace size")
+# Workspaces up to this size are kept on the network's descriptor for the
+# next call instead of being allocated (and zeroed) anew: for a few
+# examples the allocation took longer than the arithmetic.  Larger ones
+# are made per call, where the work dwarfs the allocation, so that a
+# network holds no large scratch space between calls.
+KEEP_BYTES = 4 << 20
+
+
+def _work(c, T, net, batch, cache=None):
+    """Scratch space for batch examples, in the call c: (cdata, length).
+
+    With cache (the spec's), a workspace of at most KEEP_BYTES comes from a
+    stack of free ones of its size kept there, and goes back when the call
+    ends: each call has one of its own (list.pop and list.append are
+    atomic), whatever the threads.  The sizes depend on the network's shape
+    alone, which never changes."""
+    key = ("work", T.typecode, batch)
+    got = cache.get(key) if cache is not None else None
+    if got is None:
+        size = ffi.new("size_t *")
+        check(T.workspace_size(net, batch, size), "workspace size")
+        got = size[0], None
+        # A bounded number of batch sizes keep a stack (a caller varying
+        # the batch size must not grow the cache without end).
+        if cache is not None and got[0] * T.size <= KEEP_BYTES and len(cache) < 64:
+            got = cache.setdefault(key, (got[0], []))
+    n, stack = got
+    if stack:
+        try:
+            work = stack.pop()
+        except IndexError:  # another thread took the last one meanwhile
+            pass
+        else:
+            c.keep(stack, work)
+            return work, n
     try:
-        return c(ffi.new(T.array, n[0])), n[0]
+        work = ffi.new(T.array, n)
     except MemoryError:
         raise MemoryError("pybp: a workspace of %d %ss for %d examples "
-                          "does not fit in memory" % (n[0], T.ctype, batch)) from None
+                          "does not fit in memory" % (n, T.ctype, batch)) from None
+    if stack is None:
+        return c(work), n
+    c.keep(stack, work)
+    return work, n
+
+
+def _cache(spec):
+    return spec._c[3]
 
 
 def forward_outputs(spec, params, data):
@@ -300,7 +382,8 @@ def forward_outputs(spec, params, data):
     out = array(T.typecode, bytes(T.size * data.count * spec.sizes[-1]))
     with _Call() as c:
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
+                            _cache(spec))
         check(T.feedforward(net, _params(c, T, params), len(params), d,
                             c(ffi.from_buffer(T.array, out)), len(out), work, nwork),
               "feedforward")
@@ -313,7 +396,8 @@ def cost_total(spec, params, data, total=0.0):
     with _Call() as c:
         acc = c(ffi.new("double *", total))
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
+                            _cache(spec))
         check(T.cost(net, _params(c, T, params), len(params), d, acc, work, nwork),
               "cost")
         return acc[0]
@@ -325,7 +409,8 @@ def gradient(spec, params, data):
     grad = array(T.typecode, bytes(T.size * spec.nparams))
     with _Call() as c:
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
+                            _cache(spec))
         check(T.gradient(net, _params(c, T, params), len(params), d,
                          c(ffi.from_buffer(T.array, grad)), len(grad), work, nwork),
               "gradient")
@@ -338,7 +423,8 @@ def evaluate(spec, params, data):
     with _Call() as c:
         correct = c(ffi.new("size_t *"))
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count))
+        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
+                            _cache(spec))
         check(T.evaluate(net, _params(c, T, params), len(params), d, correct,
                          work, nwork), "evaluate")
         return correct[0]
@@ -349,7 +435,7 @@ def update_mini_batch(spec, params, data, eta, lmbda, n):
     net = _net(spec)
     with _Call() as c:
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, data.count)
+        work, nwork = _work(c, T, net, data.count, _cache(spec))
         check(T.update_mini_batch(net, _params(c, T, params, True), len(params), d,
                                   eta, lmbda, n, work, nwork), "update_mini_batch")
 
@@ -364,8 +450,38 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
         d = _data(c, data, T)
         cperm = _indices(c, perm)
         acc = c(ffi.new("double *", total))
-        work, nwork = _work(c, T, net, mini_batch_size)
+        work, nwork = _work(c, T, net, mini_batch_size, _cache(spec))
         check(T.sgd_epoch(net, _params(c, T, params, True), len(params), d, cperm,
                           len(perm), mini_batch_size, eta, lmbda, n, acc, work,
                           nwork), "sgd_epoch")
         return acc[0]
+
+
+def infer(spec, params, x):
+    """a^L of one input x (a buffer of the parameters' element type, n_0
+    values) as a list of floats, through pybp_infer, in scratch space kept
+    for reuse (no zeroed workspace per call); None when the C core refuses the call (the
+    caller repeats it through forward_outputs, which raises the error).
+
+    Not part of the kernel protocol: Network.feedforward's fast path.  The
+    same bits as forward_outputs on one example (pybp_infer and
+    pybp_feedforward share their code for a few examples).
+    """
+    T = _type(params)
+    net = _net(spec)
+    spaces = spec._c[3][T.typecode]
+    pair = work, out = spaces.take(T, net, spec.sizes[-1])
+    result = None
+    p = ffi.from_buffer(T.array, params)
+    try:
+        xb = ffi.from_buffer(T.array, x)
+        try:
+            if T.infer(net, p, len(params), xb, len(xb), out, len(out), work,
+                       len(work)) == lib.PYBP_OK:
+                result = ffi.unpack(out, len(out))  # before another call may take out
+        finally:
+            ffi.release(xb)
+    finally:
+        ffi.release(p)
+        spaces.give(pair)
+    return result
