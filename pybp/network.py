@@ -11,7 +11,6 @@ This module is the kernels' one door for numbers; tools reach them through
 import math
 import os
 import random
-import struct
 import sys
 import time
 from array import array
@@ -302,13 +301,7 @@ class Network:
         except RuntimeError:
             return None
         try:
-            if self.dtype == "float32":
-                # Rounded as array("f", x) rounds, twice as fast; a value
-                # beyond float32's range raises OverflowError here.
-                try:
-                    x = struct.pack("%df" % len(x), *x)
-                except OverflowError:
-                    return None
+            # float32: infer rounds x to float in C, as array("f", x) would.
             return self._kernels.infer(self.spec, self._params, x)
         finally:
             guard.leave(False)

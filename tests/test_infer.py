@@ -4,6 +4,7 @@ errors, safe from several threads at once."""
 
 import math
 import random
+import re
 import threading
 from array import array
 
@@ -228,9 +229,10 @@ def test_outputs_out_numpy_refusals(backend):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_fast_path_runs(isa, dtype):
-    """The C core's infer answers itself (feedforward falls back only on errors)."""
+    """The C core's infer answers itself (feedforward falls back only on
+    errors); its input is float64 for both dtypes (float32 rounds it in C)."""
     net = _net(dtype)
-    x = array("d" if dtype == "float64" else "f", _inputs(7, 1)[0])
+    x = array("d", _inputs(7, 1)[0])
     got = net.kernels.infer(net.spec, net.params, x)
     assert got is not None and bits(got) == bits(net.outputs([list(x)])[0])
     x[0] = math.nan
@@ -285,3 +287,22 @@ def test_batch_paths_from_many_threads(c_backend):
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_feedforward_float32_rounds_edge_inputs_like_outputs(c_backend):
+    """The C-side narrowing rounds as array('f') does: ties to even, float
+    subnormals, and a double just above FLT_MAX that still rounds to it;
+    the fast path and outputs() agree, or raise the same error."""
+    net = _net("float32")
+    flt_max = float.fromhex("0x1.fffffep+127")
+    edges = [1 + 2.0 ** -24, 1 + 3 * 2.0 ** -24, 2.0 ** -149 * 1.5, 2.0 ** -140 / 3,
+             float.fromhex("0x1.fffffefffffffp+127"), -flt_max, 0.1, -0.0]
+    for i in range(len(edges) - 6):
+        x = edges[i:i + 7]
+        try:
+            want = net.outputs([x])[0]
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
+                net.feedforward(x)
+        else:
+            assert _bits32(net.feedforward(x)) == _bits32(want), x

@@ -73,12 +73,19 @@ def make_builder():
     staleness check does, parses nothing and needs no pycparser)."""
     from cffi import FFI
     builder = FFI()
-    builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n")
+    builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n"
+                 "void pybp_py_narrow(const double *src, float *dst, size_t n);\n")
     headers = sorted(glob.glob(os.path.join(CSRC, "*.h")))
     builder.set_source(
         "pybp._kernels._pybp_c",
         '#include "pybp.h"\n'
-        'const char *pybp_build_digest(void) { return "%s"; }\n' % source_digest(),
+        'const char *pybp_build_digest(void) { return "%s"; }\n'
+        # float32 feedforward's input: each double rounded to float as C's
+        # conversion (and so array("f")) rounds it; a finite value beyond
+        # float's range becomes inf, which pybp_infer_f32 then refuses.
+        'void pybp_py_narrow(const double *src, float *dst, size_t n)\n'
+        '{ size_t i; for (i = 0; i < n; i++) dst[i] = (float)src[i]; }\n'
+        % source_digest(),
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
         depends=[os.path.relpath(h) for h in headers],
         include_dirs=[os.path.relpath(CSRC)],

@@ -210,13 +210,16 @@ class _Spaces:
     def __init__(self):
         self.free = []
 
-    def take(self, T, net, n_out):
+    def take(self, T, net, n_in, n_out):
+        """(workspace, output, input): the input is float32's x, narrowed
+        from float64 in C (None for float64, whose x is used in place)."""
         try:
             return self.free.pop()
         except IndexError:
             n = ffi.new("size_t *")
             check(T.infer_workspace_size(net, 1, n), "workspace size")
-            return ffi.new(T.array, n[0]), ffi.new(T.array, n_out)
+            xin = ffi.new("float[]", n_in) if T is _F32 else None
+            return ffi.new(T.array, n[0]), ffi.new(T.array, n_out), xin
 
     def give(self, pair):
         self.free.append(pair)
@@ -458,8 +461,8 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
 
 
 def infer(spec, params, x):
-    """a^L of one input x (a buffer of the parameters' element type, n_0
-    values) as a list of floats, through pybp_infer, in scratch space kept
+    """a^L of one input x (an array('d') of n_0 values, rounded to float
+    here for a float32 network) as a list of floats, through pybp_infer, in scratch space kept
     for reuse (no zeroed workspace per call); None when the C core refuses the call (the
     caller repeats it through forward_outputs, which raises the error).
 
@@ -470,13 +473,20 @@ def infer(spec, params, x):
     T = _type(params)
     net = _net(spec)
     spaces = spec._c[3][T.typecode]
-    pair = work, out = spaces.take(T, net, spec.sizes[-1])
+    pair = work, out, xin = spaces.take(T, net, spec.sizes[0], spec.sizes[-1])
     result = None
     p = ffi.from_buffer(T.array, params)
     try:
-        xb = ffi.from_buffer(T.array, x)
+        xb = ffi.from_buffer("double[]", x)
         try:
-            if T.infer(net, p, len(params), xb, len(xb), out, len(out), work,
+            if xin is not None:  # float32: x rounded to float in C
+                if len(xb) != len(xin):
+                    return None
+                lib.pybp_py_narrow(xb, xin, len(xin))
+                xc = xin
+            else:
+                xc = xb
+            if T.infer(net, p, len(params), xc, len(xb), out, len(out), work,
                        len(work)) == lib.PYBP_OK:
                 result = ffi.unpack(out, len(out))  # before another call may take out
         finally:
