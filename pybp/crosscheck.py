@@ -12,12 +12,14 @@ inputs and targets: a dict of per-layer arrays for layers 1 .. L,
 (any that it lacks are left out), or a callable (xs, ys) -> such a dict.
 z, a and delta are examples x units (one row per example), grad_w is
 n_l x n_(l-1) (pybp's and torch.nn.Linear's orientation) and grad_b n_l,
-both means over the batch.  Lists, numpy arrays and torch tensors (through
-.tolist()) all do.
+both means over the batch; "update" (compare's eta, lmbda, n say the
+step) is each layer's w^l row by row then b^l after one SGD step on the
+batch.  Lists, numpy arrays and torch tensors (through .tolist()) all do.
 
 The quantities are checked in the order backpropagation computes them,
 z^1, a^1, ..., z^L, a^L, then delta^L ... delta^1, then the gradients
-from layer L down: the first one out of tolerance is where the other
+from layer L down, then the updated parameters: the first one out of
+tolerance is where the other
 implementation's bug is (everything after it inherits the error).
 """
 
@@ -125,7 +127,8 @@ def _compare_one(quantity: str, layer: int, mine: List[float], theirs: List[floa
     where: Dict[str, int] = {}
     if at is not None:
         names = ("example", "unit") if len(shape) == 2 and quantity in ("z", "a", "delta") \
-            else ("unit", "input") if len(shape) == 2 else ("unit",)
+            else ("unit", "input") if len(shape) == 2 \
+            else ("value",) if quantity == "update" else ("unit",)
         index = at
         for name, size in reversed(list(zip(names, shape))):
             where[name] = index % size
@@ -137,13 +140,20 @@ def _compare_one(quantity: str, layer: int, mine: List[float], theirs: List[floa
 
 def compare(net: Any, other: Union[Dict[str, Any], Callable[..., Dict[str, Any]]],
             xs: Any, ys: Optional[Sequence[Any]] = None, *, exact: bool = False,
-            max_ulps: Optional[float] = None, abs_tol: Optional[float] = None) -> Comparison:
+            max_ulps: Optional[float] = None, abs_tol: Optional[float] = None,
+            eta: Optional[float] = None, lmbda: float = 0.0,
+            n: Optional[int] = None) -> Comparison:
     """Compare another implementation's quantities with net.trace(xs, ys).
 
     exact=True demands the same bits (for an implementation that claims
     pybp's order of operations); otherwise a value agrees within
     ALLOWED_ULPS ulps or ALLOWED_ABS absolute; max_ulps and abs_tol set
     either explicitly.
+
+    other["update"], if given, is the other side's parameters after one SGD
+    step on the whole batch with eta (then required), lmbda and n (default:
+    the batch size), as net.update_mini_batch takes them: per layer, w^l
+    row by row then b^l.  It is checked last, after the gradients.
     """
     if max_ulps is None:
         max_ulps = 0 if exact else ALLOWED_ULPS
@@ -154,10 +164,12 @@ def compare(net: Any, other: Union[Dict[str, Any], Callable[..., Dict[str, Any]]
     if not isinstance(other, dict):
         raise TypeError("compare: other must be a dict of quantities, or a callable "
                         "returning one, got %r" % type(other).__name__)
-    unknown = set(other) - {"z", "a", "delta", "grad_w", "grad_b"}
+    unknown = set(other) - {"z", "a", "delta", "grad_w", "grad_b", "update"}
     if unknown:
-        raise ValueError("compare: unknown quantities %s (z, a, delta, grad_w, grad_b)"
-                         % ", ".join(sorted(unknown)))
+        raise ValueError("compare: unknown quantities %s (z, a, delta, grad_w, grad_b, "
+                         "update)" % ", ".join(sorted(unknown)))
+    if "update" in other and eta is None:
+        raise ValueError("compare: other has 'update': give the step's eta (and lmbda, n)")
     t = net.trace(xs, ys)
     L = len(t) - 1
     count = len(t[0]["a"])
@@ -167,6 +179,12 @@ def compare(net: Any, other: Union[Dict[str, Any], Callable[..., Dict[str, Any]]
     order += [("delta", l) for l in range(L, 0, -1)]
     for l in range(L, 0, -1):
         order += [("grad_b", l), ("grad_w", l)]
+    order += [("update", l) for l in range(1, L + 1)]
+    updated = None
+    if "update" in other:
+        stepped = net.copy(dtype="float64")
+        stepped.update_mini_batch(xs, ys, eta=eta, lmbda=lmbda, n=n)
+        updated = list(stepped.params)
     rows = []
     for quantity, l in order:
         if quantity not in other:
@@ -175,12 +193,17 @@ def compare(net: Any, other: Union[Dict[str, Any], Callable[..., Dict[str, Any]]
         if len(layers) != L:
             raise ValueError("compare: other[%r] has %d layers, the network %d"
                              % (quantity, len(layers), L))
-        mine = _flat(t[l][quantity])
         n_out, n_in = net.sizes[l], net.sizes[l - 1]
+        if quantity == "update":
+            layer = net.spec.layers()[l - 1]
+            mine = updated[layer.w:layer.end]
+        else:
+            mine = _flat(t[l][quantity])
         shape = {"z": (count, n_out), "a": (count, n_out), "delta": (count, n_out),
-                 "grad_w": (n_out, n_in), "grad_b": (n_out,)}[quantity]
+                 "grad_w": (n_out, n_in), "grad_b": (n_out,),
+                 "update": (n_out * n_in + n_out,)}[quantity]
         rows.append(_compare_one(quantity, l, mine, _flat(layers[l - 1]), shape,
                                  max_ulps, abs_tol))
     if not rows:
-        raise ValueError("compare: other holds none of z, a, delta, grad_w, grad_b")
+        raise ValueError("compare: other holds none of z, a, delta, grad_w, grad_b, update")
     return Comparison(rows, max_ulps, abs_tol)

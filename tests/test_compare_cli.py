@@ -101,3 +101,23 @@ def test_missing_files_and_bad_tolerances(tmp_path):
     assert status == 2 and "case" in err and "none.json" in err
     status, _, err = run(["compare", CASE, CASE, "--max-ulps", "-1"])
     assert status == 2 and "--max-ulps" in err
+
+
+def test_the_update_is_checked_with_the_cases_settings(tmp_path):
+    """OTHER's "update" (per layer, w row by row then b) against one SGD step
+    with the case's eta, lmbda and n: the golden file's own update agrees
+    exactly, and the same numbers against other settings differ there."""
+    with open(CASE, encoding="ascii") as f:
+        doc = json.load(f)
+    flat = [float.fromhex(v) for v in doc["expected"]["update"]]
+    sizes, layers, at = doc["sizes"], [], 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        layers.append(flat[at:at + n_out * (n_in + 1)])
+        at += n_out * (n_in + 1)
+    status, out, err = run(["compare", CASE, _write(tmp_path, {"update": layers}), "--exact"])
+    assert status == 0, err
+    assert out.splitlines()[-2].startswith("update")
+    case = dict(doc, lmbda=(1.0).hex(), n=4)
+    status, out, _ = run(["compare", _write(tmp_path, case, "case.json"),
+                          _write(tmp_path, {"update": layers})])
+    assert status == 1 and out.splitlines()[-1].endswith(": update of layer 1")

@@ -53,7 +53,18 @@ def other_backprop(ws, bs, xs, ys, bug=None):
     m = 1 if bug == "no_mean" else len(xs)
     out["grad_b"] = [[g / m for g in gb] for gb in out["grad_b"]]
     out["grad_w"] = [[[g / m for g in row] for row in gw] for gw in out["grad_w"]]
+    # One SGD step with L2 decay (ETA, LMBDA, N): weights decay, biases do not.
+    decay = 1 - ETA * LMBDA / N
+    out["update"] = []
+    for w, b, gw, gb in zip(ws, bs, out["grad_w"], out["grad_b"]):
+        new = [decay * v - ETA * g for row, grow in zip(w, gw) for v, g in zip(row, grow)]
+        bdecay = decay if bug == "decayed_biases" else 1.0
+        new += [bdecay * v - ETA * g for v, g in zip(b, gb)]
+        out["update"].append(new)
     return out
+
+
+ETA, LMBDA, N = 0.5, 0.1, 10
 
 
 @pytest.fixture
@@ -70,8 +81,10 @@ def case():
 
 def test_a_correct_implementation_agrees(case):
     net, ws, bs, xs, ys = case
-    r = pybp.compare(net, other_backprop(ws, bs, xs, ys), xs, ys)
+    r = pybp.compare(net, other_backprop(ws, bs, xs, ys), xs, ys, eta=ETA, lmbda=LMBDA, n=N)
     assert r.agrees and r.first is None and bool(r)
+    assert [(row["quantity"], row["layer"]) for row in r.rows][-3:] == [
+        ("update", 1), ("update", 2), ("update", 3)]
     assert "agrees" in str(r)
     assert [(row["quantity"], row["layer"]) for row in r.rows][:7] == [
         ("z", 1), ("a", 1), ("z", 2), ("a", 2), ("z", 3), ("a", 3), ("delta", 3)]
@@ -81,10 +94,12 @@ def test_a_correct_implementation_agrees(case):
     ("sigma_prime", ("delta", 3)),
     ("transposed", ("z", 2)),
     ("no_mean", ("grad_b", 3)),
+    ("decayed_biases", ("update", 1)),
 ])
 def test_planted_bugs_are_found_where_they_are(case, bug, first):
     net, ws, bs, xs, ys = case
-    r = pybp.compare(net, lambda xs_, ys_: other_backprop(ws, bs, xs_, ys_, bug), xs, ys)
+    r = pybp.compare(net, lambda xs_, ys_: other_backprop(ws, bs, xs_, ys_, bug), xs, ys,
+                     eta=ETA, lmbda=LMBDA, n=N)
     assert not r.agrees and r.first == first
     assert "first difference" in str(r) and "%s of layer %d" % first in str(r)
 
@@ -118,6 +133,8 @@ def test_bad_other(case):
         pybp.compare(net, {"z": [[]]}, xs, ys)
     with pytest.raises(TypeError):
         pybp.compare(net, 3, xs, ys)
+    with pytest.raises(ValueError, match="give the step's eta"):
+        pybp.compare(net, other_backprop(ws, bs, xs, ys), xs, ys)
 
 
 def test_pytorch_autograd_agrees_to_rounding():

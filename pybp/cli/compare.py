@@ -13,7 +13,7 @@ from ..dataset import Dataset
 from ..network import Network
 from .common import UsageError, say
 
-QUANTITIES = ("z", "a", "delta", "grad_w", "grad_b")
+QUANTITIES = ("z", "a", "delta", "grad_w", "grad_b", "update")
 # A JSON document is read whole: beyond this, refuse rather than exhaust memory.
 MAX_BYTES = 256 << 20
 
@@ -117,15 +117,23 @@ def their_quantities(doc, path, layers):
     for q, value in doc.items():
         if not isinstance(value, list) or len(value) != layers:
             raise UsageError(f"{where}: {q} must be a list of {layers} layers")
-        out[q] = [_numbers(v, "%s[%d]" % (q, l), 1 if q == "grad_b" else 2)
+        out[q] = [_numbers(v, "%s[%d]" % (q, l), 1 if q in ("grad_b", "update") else 2)
                   for l, v in enumerate(value)]
     return out
 
 
 def cmd_compare(args, out, err):
-    net, data = case_network(_load(args.case, "case"), args.case)
+    case = _load(args.case, "case")
+    net, data = case_network(case, args.case)
     other = their_quantities(_load(args.other, "other"), args.other, len(net.sizes) - 1)
     kw: Dict[str, Any] = {}
+    if "update" in other:  # the step the case's settings say
+        kw["eta"] = _number(case.get("eta"), "case %s: eta" % args.case)
+        kw["lmbda"] = _number(case.get("lmbda", 0.0), "case %s: lmbda" % args.case)
+        n = case.get("n", data.count)
+        if type(n) is not int or n < 1:
+            raise UsageError("case %s: n must be a positive integer" % args.case)
+        kw["n"] = n
     if args.exact:
         kw["exact"] = True
     if args.max_ulps is not None:
