@@ -180,7 +180,7 @@ def compare(net: Any, other: Union[Dict[str, Any], Callable[..., Dict[str, Any]]
     for l in range(L, 0, -1):
         order += [("grad_b", l), ("grad_w", l)]
     order += [("update", l) for l in range(1, L + 1)]
-    updated = None
+    updated: List[float] = []
     if "update" in other:
         stepped = net.copy(dtype="float64")
         stepped.update_mini_batch(xs, ys, eta=eta, lmbda=lmbda, n=n)
