@@ -3,6 +3,12 @@ against numpy (W @ a + b, sigmoid) and PyTorch, on the same networks.
 
     python bench/bench_infer.py                 # 784-30-10 and 784-100-10
     python bench/bench_infer.py --rounds 41 --nets 784,30,10
+    python bench/bench_infer.py --batch 10000   # a test set's worth at once
+
+With --batch N, each call computes the outputs of N examples: pybp's
+net.outputs(data, out=buf) into a reused buffer (data a Dataset made
+once), numpy's and PyTorch's forward pass on an N-row matrix (milliseconds
+per call then).
 
 Every implementation runs interleaved in one process, the order rotated
 per round (benchlib.interleaved), each round many calls long; the figures
@@ -47,6 +53,8 @@ def main(argv=None):
     ap.add_argument("--nets", default="784,30,10;784,100,10",
                     help="networks, ';'-separated (default %(default)s)")
     ap.add_argument("--rounds", type=int, default=21, help="rounds (default 21)")
+    ap.add_argument("--batch", type=int, default=0, metavar="N",
+                    help="time the outputs of N examples per call instead of one")
     ap.add_argument("--round-seconds", type=float, default=0.02,
                     help="length of one round of one implementation (default 0.02)")
     args = ap.parse_args(argv)
@@ -60,13 +68,23 @@ def main(argv=None):
     for text in args.nets.split(";"):
         sizes = [int(v) for v in text.split(",")]
         base = pybp.Network(sizes, seed=0, backend="c")
-        x = array("d", [rng.random() for _ in range(sizes[0])])
+        count = max(args.batch, 1)
+        x = array("d", [rng.random() for _ in range(sizes[0] * count)])
         for dtype in ("float64", "float32"):
             net = base if dtype == "float64" else base.copy(dtype=dtype)
-            funcs = [("pybp", lambda net=net, x=x: net.feedforward(x), nullcontext)]
+            if args.batch:
+                data = pybp.Dataset(x, n_inputs=sizes[0]).inputs_as(dtype)
+                buf = array("d" if dtype == "float64" else "f",
+                            bytes(count * sizes[-1] * (8 if dtype == "float64" else 4)))
+                funcs = [("pybp", lambda net=net, data=data, buf=buf:
+                          net.outputs(data, out=buf), nullcontext)]
+            else:
+                funcs = [("pybp", lambda net=net, x=x: net.feedforward(x), nullcontext)]
             if np is not None:
                 ws, bs = weights_of(np, net)
                 xn = np.asarray(x, dtype=dtype)
+                if args.batch:
+                    xn = xn.reshape(count, sizes[0])
                 funcs.append(("numpy", lambda ws=ws, bs=bs, xn=xn:
                               peers.numpy_forward(np, ws, bs, xn), nullcontext))
                 if torch is not None:
@@ -76,12 +94,16 @@ def main(argv=None):
                                   torch.no_grad))
             got = benchlib.interleaved(funcs, args.rounds, args.round_seconds)
             med = {name: statistics.median(v) for name, v in got.items()}
-            parts = ["%s %.1f / %.1f" % (name, 1e6 * med[name], 1e6 * min(v))
+            scale, unit = (1e3, "ms") if args.batch else (1e6, "us")
+            parts = ["%s %.2f / %.2f" % (name, scale * med[name], scale * min(v))
+                     if args.batch else
+                     "%s %.1f / %.1f" % (name, scale * med[name], scale * min(v))
                      for name, v in got.items()]
             ratios = ["pybp/%s %.2f" % (name, med["pybp"] / med[name])
                       for name in med if name != "pybp"]
-            print("%-12s %-7s us per call (median / best): %s;  %s"
-                  % (text.replace(",", "-"), dtype, ";  ".join(parts),
+            print("%-12s %-7s %s per call%s (median / best): %s;  %s"
+                  % (text.replace(",", "-"), dtype, unit,
+                     " of %d examples" % count if args.batch else "", ";  ".join(parts),
                      ";  ".join(ratios)), flush=True)
 
 
