@@ -229,6 +229,18 @@ static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
     return in->u8 + pybp__in_offset(in, x);
 }
 
+/* Branches on the sign of z so that exp never overflows. */
+static real pybp__sigmoid(real z)
+{
+    real e;
+    if (z >= 0.0)
+        return 1.0 / (1.0 + PYBP__EXP(-z));
+    e = PYBP__EXP(z);
+    return e / (1.0 + e);
+}
+
+/* (Here, before the kernel instances: their K->sigmoid ends with it.) */
+
 /* The signatures every instance of pybp_kernels.h provides. */
 typedef void pybp__forward_fn(const real *W, size_t wp, const real *b,
                               size_t nin, size_t nvec, const pybp__src *in,
@@ -251,6 +263,7 @@ typedef void pybp__update_forward_fn(real *W, size_t wp, size_t nin,
 typedef void pybp__bp2_fn(const real *Wt, size_t wp, size_t nin,
                           size_t nout, const real *d, size_t dp, real *dn,
                           size_t dnp, size_t m);
+typedef void pybp__sigmoid_fn(real *z, size_t n);
 
 /* One instruction set's kernels, the K-> of the code below: the tables
  * pybp__kern_portable, pybp__kern_avx2 and pybp__kern_avx512 (see
@@ -265,6 +278,8 @@ typedef struct pybp__kern {
     pybp__bp2_fn *bp2;                /* pybp__bp2_<isa> */
     size_t fuse_max;                  /* fuse batches up to this size */
     pybp__forward_direct_fn *forward_direct;  /* pybp__forward_direct_<isa> */
+    pybp__sigmoid_fn *sigmoid;        /* pybp__sigmoid_<isa>: z[j] =
+                                         pybp__sigmoid(z[j]), j < n */
 } pybp__kern;
 
 /* BP2's tile of deltas (pybp_kernels.h), in elements: 32 KiB on the
@@ -910,16 +925,6 @@ static void pybp__prefetch(const pybp__shape *s, const pybp_data *d,
 /* ------------------------------------------------------------------------ */
 /* Activations, derivatives, cost                                           */
 
-/* Branches on the sign of z so that exp never overflows. */
-static real pybp__sigmoid(real z)
-{
-    real e;
-    if (z >= 0.0)
-        return 1.0 / (1.0 + PYBP__EXP(-z));
-    e = PYBP__EXP(z);
-    return e / (1.0 + e);
-}
-
 /* softmax of one example's n values: the shift is the first largest z; the
  * sum of the exponentials runs in ascending j. */
 static real pybp__softmax_top(const real *v, size_t n)
@@ -959,13 +964,12 @@ static real pybp__softmax_sum(const real *z, size_t n, real *top)
 }
 
 /* a = f(z) in place, for the n outputs of one example. */
-static void pybp__activate(int act, real *z, size_t n)
+static void pybp__activate(const pybp__kern *K, int act, real *z, size_t n)
 {
     size_t j;
     switch (act) {
     case PYBP_SIGMOID:
-        for (j = 0; j < n; j++)
-            z[j] = pybp__sigmoid(z[j]);
+        K->sigmoid(z, n);
         break;
     case PYBP_TANH:
         for (j = 0; j < n; j++)
@@ -991,7 +995,7 @@ static void pybp__activate_layer(const pybp__shape *s, real *const *a,
     real *z = a[l] + x * s->pw[l];
     if (l == s->L)
         memcpy(a[l + 1] + x * s->pw[l], z, s->n[l] * sizeof(real));
-    pybp__activate(s->act[l], z, s->n[l]);
+    pybp__activate(pybp__kernels(s->isa), s->act[l], z, s->n[l]);
 }
 
 /*
@@ -1435,7 +1439,7 @@ static int pybp__direct(const pybp__shape *s, const pybp__kern *K,
                 zi[j] = zi[j] + b[j];
             finite &= pybp__check_params(zi, n) == PYBP_OK;
             /* a^l = f_l(z^l) */
-            pybp__activate(s->act[l], zi, n);
+            pybp__activate(K, s->act[l], zi, n);
         }
         in = z;
         ip = wp;

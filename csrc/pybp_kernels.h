@@ -665,12 +665,100 @@ PYBP_K(forward_direct)(const real *W, size_t nin, size_t nout,
     }
 }
 
+/*
+ * Sigmoid in place, z[j] = pybp__sigmoid(z[j]) for j < n.  For float64
+ * vectors, every lane runs pybp__sigmoid's and pybp__exp's operations in
+ * their order, each rounded alone, so the bits are the scalar ones; the
+ * branches become selects between lanes' results:
+ *   the sign branch   e = exp(z >= 0 ? -z : z), both quotients, select;
+ *   exp's NaN, overflow and underflow tests  selects after the fact;
+ *   exp's three scalings of y by 2^k  (y * s1) * s2, with s1 = 2^k and
+ *       s2 = 1.0 (exact), s1 = 2.0 and s2 = 2^1023 (k = 1024), or
+ *       s1 = 2^(k+54) and s2 = 2^-54 (k < -1021);
+ *   (int)kd  read from the bits of x * INV_LN2 + SHIFT, which lies in
+ *       [2^52, 2^53) and is thus SHIFT + kd exactly.
+ * Lanes the tests reject compute garbage (unsigned, so it wraps) that is
+ * never selected.  The last n mod VW elements take the scalar function.
+ * float32 (pybp__expf rounds pybp__exp's double) keeps the scalar loop.
+ */
+#if PYBP_K_VW > 1 && PYBP__REAL_SIZE == 8
+typedef unsigned long long PYBP_K(u64v)
+    __attribute__((vector_size(PYBP_K_VW * 8)));
+#define PYBP_K_BITS(v) ((PYBP_K(u64v))(v))
+#define PYBP_K_REAL(u) ((PYBP_K_V)(u))
+/* m ? a : b for a lane mask m (all ones or zero per lane). */
+#define PYBP_K_SEL(m, a, b) \
+    PYBP_K_REAL((PYBP_K_BITS(a) & (m)) | (PYBP_K_BITS(b) & ~(m)))
+
+static PYBP_K_INLINE PYBP_K_ATTR PYBP_K_V PYBP_K(exp_v)(PYBP_K_V x)
+{
+    PYBP_K_V t, kd, hi, lo, r, rr, c, y, s1, s2, e;
+    PYBP_K(u64v) nan, over, under, k, big, small, u;
+    const PYBP_K(u64v) one = PYBP_K_BITS(PYBP_K_ZERO + 1.0);
+    nan = (PYBP_K(u64v))(x != x);
+    over = (PYBP_K(u64v))(x > PYBP_K_ZERO + 7.09782712893383973096e+02);
+    under = (PYBP_K(u64v))(x < PYBP_K_ZERO - 7.45133219101941108420e+02);
+    t = x * PYBP__INV_LN2 + PYBP__SHIFT;
+    kd = t - PYBP__SHIFT;
+    hi = x - kd * PYBP__LN2_HI;
+    lo = kd * PYBP__LN2_LO;
+    r = hi - lo;
+    rr = r * r;
+    c = r - rr * (1.66666666666666019037e-01
+            + rr * (-2.77777777770155933842e-03
+            + rr * (6.61375632143793436117e-05
+            + rr * (-1.65339022054652515390e-06
+            + rr * 4.13813679705723846039e-08))));
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    /* k + 1023, and whether k > 1023 or k < -1021 (as signed numbers) */
+    k = PYBP_K_BITS(t) - PYBP_K_BITS(PYBP_K_ZERO + PYBP__SHIFT) + 1023;
+    big = (PYBP_K(u64v))(k + 0x8000000000000000ULL
+                         > 0x8000000000000000ULL + 2046);
+    small = (PYBP_K(u64v))(k + 0x8000000000000000ULL
+                           < 0x8000000000000000ULL + 2);
+    u = (k + (small & 54)) << 52;
+    s1 = PYBP_K_SEL(big, PYBP_K_ZERO + 2.0, PYBP_K_REAL(u));
+    s2 = PYBP_K_SEL(big, PYBP_K_ZERO + pybp__pow2(1023),
+                    PYBP_K_SEL(small, PYBP_K_ZERO + pybp__pow2(-54),
+                               PYBP_K_REAL(one)));
+    e = (y * s1) * s2;
+    e = PYBP_K_SEL(under, PYBP_K_ZERO, e);
+    e = PYBP_K_SEL(over, PYBP_K_ZERO + INFINITY, e);
+    return PYBP_K_SEL(nan, x, e);
+}
+
+static PYBP_K_ATTR void PYBP_K(sigmoid)(real *z, size_t n)
+{
+    size_t j;
+    for (j = 0; n - j >= PYBP_K_VW; j += PYBP_K_VW) {
+        PYBP_K_V v = PYBP_K_LD(z + j), e, d;
+        PYBP_K(u64v) pos = (PYBP_K(u64v))(v >= PYBP_K_ZERO);
+        e = PYBP_K(exp_v)(PYBP_K_SEL(pos, -v, v));
+        d = 1.0 + e;
+        PYBP_K_ST(z + j, PYBP_K_SEL(pos, 1.0 / d, e / d));
+    }
+    for (; j < n; j++)
+        z[j] = pybp__sigmoid(z[j]);
+}
+#undef PYBP_K_BITS
+#undef PYBP_K_REAL
+#undef PYBP_K_SEL
+#else
+static PYBP_K_ATTR void PYBP_K(sigmoid)(real *z, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++)
+        z[j] = pybp__sigmoid(z[j]);
+}
+#endif
+
 /* This instance's table of kernels, which pybp__kernels() (pybp_impl.h)
  * returns for its instruction set: defines pybp__kern_portable,
  * pybp__kern_avx2, pybp__kern_avx512. */
 static const pybp__kern PYBP_K(kern) = {
     PYBP_K_VW, PYBP_K(forward), PYBP_K(bp4), PYBP_K(bp3),
-    PYBP_K(update_forward), PYBP_K(bp2), PYBP_K_FXB, PYBP_K(forward_direct)};
+    PYBP_K(update_forward), PYBP_K(bp2), PYBP_K_FXB, PYBP_K(forward_direct),
+    PYBP_K(sigmoid)};
 
 /* The next instance defines its own parameters. */
 #undef PYBP_K
