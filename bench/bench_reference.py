@@ -61,7 +61,9 @@ def load_reference(rev=None):
         with os.fdopen(fd, "wb") as f:
             f.write(source)
         name = "reference_" + rev.replace("~", "_").replace("^", "_")
-    spec = importlib.util.spec_from_file_location(name, path)
+    # A module of the kernel package, so that its relative imports (the
+    # elementary functions) resolve, to this checkout's.
+    spec = importlib.util.spec_from_file_location("pybp._kernels." + name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if rev is not None:

@@ -1,4 +1,4 @@
-"""Pieces the benchmark scripts share: machine facts, nominal flops, peaks.
+"""Pieces the benchmark scripts share: machine facts, flop counts, peaks.
 
 Not part of the installed package; the scripts in bench/ import it from
 their own folder.
@@ -21,6 +21,14 @@ def flops_per_example(sizes):
     (forward, BP2, BP4) of 2 flops per weight each."""
     macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
     return 2 * macs * 3
+
+
+def needed_flops_per_example(sizes):
+    """The flops one example's training step needs: a multiply and an add
+    per weight in the forward pass and in BP4, and in BP2 for every layer
+    but the first (the input layer has no delta)."""
+    macs = [a * b for a, b in zip(sizes, sizes[1:])]
+    return 2 * (2 * sum(macs) + sum(macs[1:]))
 
 
 def cpu_name():

@@ -21,7 +21,8 @@ and its times are scaled to seconds per 50,000-image epoch.
 The report gives per cell the median and range of every implementation,
 pybp's speed-up over the fastest peer on the same thread count (the peer's
 time divided by pybp's, and its range over the repetitions), and pybp's
-GFLOP/s (nominal: 6 * sum n_l * n_(l-1) flops per example) against peaks
+GFLOP/s (the flops needed: 2 * n_l * n_(l-1) per layer for the forward pass
+and for BP4, and for BP2 but on the first layer) against peaks
 measured here: bench/peak.c (compiled now with the system compiler; a
 multiply then an add, as pybp computes) and numpy's 1024 x 1024 product.
 Then one-image latency and 10,000-image batch inference.
@@ -43,7 +44,7 @@ if HERE not in sys.path:
 
 import benchlib  # noqa: E402
 import peers  # noqa: E402
-from benchlib import EPOCH, flops_per_example, interleaved, rotated  # noqa: E402
+from benchlib import EPOCH, interleaved, needed_flops_per_example, rotated  # noqa: E402
 
 import pybp  # noqa: E402
 from pybp import data as pdata  # noqa: E402
@@ -405,7 +406,7 @@ def summarise(cell, peaks, sizes):
                 row["impls"][name] = stats[key]
         peer_keys = [k for k in stats if k.endswith("/%d" % t) and not k.startswith("pybp")]
         if pk in stats:
-            g = flops_per_example(sizes) * EPOCH / stats[pk][0] / 1e9
+            g = needed_flops_per_example(sizes) * EPOCH / stats[pk][0] / 1e9
             row["gflops"] = g
             c = peaks.get("c", {}).get("mul+add", {}).get(cell["dtype"])
             row["pct_c_peak"] = 100.0 * g / (c * t) if c else None
@@ -558,6 +559,7 @@ def inference(args, data, libs, report):
             print_latency(entry)
 
             for t in args.threads:
+                net.threads = t  # outputs and evaluate share the test set out
                 funcs = [("pybp outputs", lambda net=net: net.outputs(test), nullcontext),
                          ("pybp evaluate", lambda net=net: net.evaluate(test), nullcontext)]
                 buf, how = outputs_out(net, test, np)
@@ -673,7 +675,8 @@ def print_header(info, peaks, threads_report, args):
           "parameters")
     print("  best peer/pybp: the fastest peer's median on the same thread count over "
           "pybp's (above 1: pybp is faster); range over the repetitions")
-    print("  GFLOP/s: nominal 6 * sum n_l*n_(l-1) per example; %mul+add: of peak.c's "
+    print("  GFLOP/s: the flops needed, 2*n_l*n_(l-1) per layer for forward and BP4, and "
+          "for BP2 on layers 2..L; %mul+add: of peak.c's "
           "multiply-then-add peak times the thread count; %matmul: of numpy's matmul "
           "on the same threads")
     print("  " + SKLEARN_NOTE, flush=True)

@@ -247,8 +247,8 @@ typedef void pybp__forward_fn(const real *W, size_t wp, const real *b,
                               real *z, size_t zp, size_t x0, size_t x1);
 typedef void pybp__bp4_fn(real *W, size_t wp, size_t nvec,
                           const pybp__src *in, const real *d, size_t dp,
-                          size_t m, size_t k0, size_t k1, real decay,
-                          real step, int update);
+                          const real *dpk, size_t m, size_t k0, size_t k1,
+                          real decay, real step, int update);
 typedef void pybp__bp3_fn(real *b, size_t nvec, const real *d, size_t dp,
                           size_t m, real step, int update);
 typedef void pybp__forward_direct_fn(const real *W, size_t nin, size_t nout,
@@ -282,6 +282,30 @@ typedef struct pybp__kern {
                                          pybp__sigmoid(z[j]), j < n */
 } pybp__kern;
 
+/* The bytes of a column panel's deltas in BP4 (pybp_kernels.h): inside a
+ * core's L2 (1 MiB and more on current x86 and Arm cores) beside the
+ * inputs BP4 reads with them. */
+#define PYBP__PANEL_BYTES (512u * 1024u)
+
+/*
+ * BP4's column panels for a batch of m examples, in vectors of vw
+ * elements: as many as keep the panel's m rows of deltas within
+ * PYBP__PANEL_BYTES, a multiple of 4 (of every path's JB), at least 4.
+ * A layer whose rows of deltas are wider has them also stored panel by
+ * panel (pybp__pack()), so that BP4 reads each panel as one contiguous
+ * block instead of one short piece per example a row's pitch apart (which
+ * defeats the hardware prefetchers once rows are kilobytes long).
+ */
+static size_t pybp__panel(size_t m, size_t vw)
+{
+    size_t pv = PYBP__PANEL_BYTES / (m * vw * sizeof(real) + 1);
+    return pv < 4 ? 4 : pv - pv % 4;
+}
+
+/* The size of W^1 beyond which worker threads compute the first layer by
+ * columns (pybp_threads.h, phase (0)). */
+#define PYBP__COLUMNS_BYTES (512u * 1024u)
+
 /* BP2's tile of deltas (pybp_kernels.h), in elements: 32 KiB on the
  * stack of the calling thread. */
 #define PYBP__BP2_TILE (32768 / PYBP__REAL_SIZE)
@@ -308,6 +332,8 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K(name) pybp__##name##_portable
 #define PYBP_K_ATTR
 #define PYBP_K_XB 3
+#define PYBP_K_XB2 3
+#define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
@@ -332,6 +358,8 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_V pybp__v32
 #define PYBP_K_VU pybp__v32u
 #define PYBP_K_XB 6
+#define PYBP_K_XB2 6
+#define PYBP_K_SPAN 24
 #define PYBP_K_JB 2
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 2
@@ -354,6 +382,8 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_V pybp__v64
 #define PYBP_K_VU pybp__v64u
 #define PYBP_K_XB 6
+#define PYBP_K_XB2 8
+#define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
@@ -376,6 +406,8 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_V pybp__v16
 #define PYBP_K_VU pybp__v16u
 #define PYBP_K_XB 6
+#define PYBP_K_XB2 8
+#define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
@@ -1124,15 +1156,16 @@ static pybp__src pybp__layer_in(const pybp__shape *s, real *const *a,
 
 /*
  * Feedforward for examples x0 .. x1-1 of a batch whose inputs are `in`,
- * layers 1 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
+ * layers l0 .. L: z^l = W^l a^(l-1) + b^l (the kernel), then a^l = f_l(z^l)
  * in place.
  */
-static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
-                              const real *p, real *const *a,
-                              const pybp__src *in, size_t x0, size_t x1)
+static void pybp__forward_from(const pybp__shape *s, const pybp__kern *K,
+                               const real *p, real *const *a,
+                               const pybp__src *in, size_t l0, size_t x0,
+                               size_t x1)
 {
     size_t l, x;
-    for (l = 1; l <= s->L; l++) {
+    for (l = l0; l <= s->L; l++) {
         pybp__src src = pybp__layer_in(s, a, in, l);
         /* z^l = W^l a^(l-1) + b^l */
         K->forward(p + s->iw[l], s->pw[l], p + s->ib[l], s->n[l - 1],
@@ -1141,6 +1174,14 @@ static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
         for (x = x0; x < x1; x++)
             pybp__activate_layer(s, a, l, x);
     }
+}
+
+/* The whole forward pass, layers 1 .. L. */
+static void pybp__feedforward(const pybp__shape *s, const pybp__kern *K,
+                              const real *p, real *const *a,
+                              const pybp__src *in, size_t x0, size_t x1)
+{
+    pybp__forward_from(s, K, p, a, in, 1, x0, x1);
 }
 
 /* C_x of examples x0 .. x1-1, from the forward pass (activations a and
@@ -1177,7 +1218,38 @@ static void pybp__delta(const pybp__shape *s, const real *a,
 }
 
 /*
- * BP1 and BP2 for examples x0 .. x1-1, forward pass done: every delta^l,
+ * Where layer l's deltas of a batch of m are also kept panel by panel for
+ * BP4 (pybp__panel()), or NULL when BP4 reads the rows themselves: when a
+ * row is wider than a panel, in the next batch's activations a'^l (the
+ * same size as delta^l), which only the fused update uses, and only for
+ * batches of at most K->fuse_max.
+ */
+static real *pybp__packed(const pybp__shape *s, const pybp__kern *K,
+                          const pybp__work *w, size_t l, size_t m)
+{
+    if (m <= K->fuse_max || w->an[l] == NULL
+        || pybp__nvec(s->n[l], K->vw) <= pybp__panel(m, K->vw))
+        return NULL;
+    return w->an[l];
+}
+
+/* Row x of delta^l (d) into its place in every panel of dst (batch of m):
+ * panel p0 .. p0+pv-1 (vectors) holds m rows of its pv vectors from
+ * element p0 vw m on. */
+static void pybp__pack(real *dst, const real *d, size_t nvec, size_t vw,
+                       size_t m, size_t x)
+{
+    size_t p0, pv = pybp__panel(m, vw), w;
+    for (p0 = 0; p0 < nvec; p0 += pv) {
+        w = nvec - p0 < pv ? nvec - p0 : pv;
+        memcpy(dst + p0 * vw * m + x * w * vw, d + p0 * vw,
+               w * vw * sizeof(real));
+    }
+}
+
+/*
+ * BP1 and BP2 for examples x0 .. x1-1 of a batch of m, forward pass done:
+ * every delta^l (and its panels, pybp__packed()),
  * as the reference's backward() computes them for one example.
  * BP2: delta^(l-1)_k = (sum_j W^l[j][k] delta^l_j, j ascending) (.) f'_k;
  * the kernel computes the sums of all the examples at once (lanes are
@@ -1185,25 +1257,32 @@ static void pybp__delta(const pybp__shape *s, const real *a,
  */
 static void pybp__backward(const pybp__shape *s, const pybp__kern *K,
                            const real *p, const pybp__work *w,
-                           real *const *a, size_t x0, size_t x1)
+                           real *const *a, size_t x0, size_t x1, size_t m)
 {
     size_t l, x, nL = s->n[s->L];
+    real *pk = pybp__packed(s, K, w, s->L, m);
     /* BP1: delta^L */
-    for (x = x0; x < x1; x++)
-        pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL,
-                    w->d[s->L] + x * s->pw[s->L]);
+    for (x = x0; x < x1; x++) {
+        real *d = w->d[s->L] + x * s->pw[s->L];
+        pybp__delta(s, a[s->L] + x * s->pw[s->L], w->y + x * nL, d);
+        if (pk != NULL)
+            pybp__pack(pk, d, pybp__nvec(nL, K->vw), K->vw, m, x);
+    }
     /* BP2: delta^(l-1) from delta^l, l = L .. 2 */
     for (l = s->L; l >= 2; l--) {
         size_t nin = s->n[l - 1], wp = s->pw[l], pn = s->pw[l - 1];
         /* (W^l)^T delta^l */
         K->bp2(p + s->iw[l], wp, nin, s->n[l], w->d[l] + x0 * wp, wp,
                w->d[l - 1] + x0 * pn, pn, x1 - x0);
+        pk = pybp__packed(s, K, w, l - 1, m);
         for (x = x0; x < x1; x++) {
             real *dn = w->d[l - 1] + x * pn;
             /* (.) f_(l-1)'(z^(l-1)) */
             pybp__times_derivative(s->act[l - 1], a[l - 1] + x * pn, dn,
                                    nin);
             pybp__zero_pad(dn, nin, pn);
+            if (pk != NULL)
+                pybp__pack(pk, dn, pybp__nvec(nin, K->vw), K->vw, m, x);
         }
     }
 }
@@ -1227,7 +1306,8 @@ static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
         pybp__src src = pybp__layer_in(s, a, in, l);
         /* BP4: dC_x/dW^l = delta^l (a^(l-1))^T, every row of W^l */
         K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
-               m, 0, s->n[l - 1], decay, step, update);
+               pybp__packed(s, K, w, l, m), m, 0, s->n[l - 1], decay, step,
+               update);
         /* BP3: dC_x/db^l = delta^l */
         K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
     }
@@ -1329,7 +1409,7 @@ static void pybp__epoch_single(pybp__epoch *e)
     for (first = 0;; first += c, c = cn) {
         if (e->want_cost)
             pybp__costs(s, w, a, 0, c);          /* C_x, before the update */
-        pybp__backward(s, e->K, e->p, w, a, 0, c);     /* BP1, BP2 */
+        pybp__backward(s, e->K, e->p, w, a, 0, c, c);  /* BP1, BP2 */
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {   /* BP3, BP4, update of the last */
             pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
@@ -1662,7 +1742,7 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         pybp__load_targets(&s, data, NULL, first, 0, c, w.y);
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
-        pybp__backward(&s, K, w.p, &w, w.a, 0, c);            /* BP1, BP2 */
+        pybp__backward(&s, K, w.p, &w, w.a, 0, c, c);         /* BP1, BP2 */
         pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);  /* BP3, BP4 */
     }
     pybp__mean_out(&s, w.S, grad, data->count);
@@ -1829,11 +1909,8 @@ int PYBP__API(sgd_epoch)(const pybp_net *net, real *params, size_t nparams,
         e.nperm = nperm - last;
     }
 #ifdef PYBP__THREADS
-    /* A thread per PYBP__THREAD_SHARE examples of a mini-batch at most:
-     * on smaller shares the barriers cost more than the threads save. */
-    if ((size_t)s.threads > 1 && mbs / PYBP__THREAD_SHARE > 1)
-        pybp__epoch_threads(&e, pybp__min((size_t)s.threads,
-                                          mbs / PYBP__THREAD_SHARE));
+    if (pybp__team_size(&s, (size_t)s.threads, mbs) > 1)
+        pybp__epoch_threads(&e, pybp__team_size(&s, (size_t)s.threads, mbs));
     else
 #endif
         pybp__epoch_single(&e);

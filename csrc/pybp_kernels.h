@@ -14,6 +14,9 @@
  *   PYBP_K_VU      the same type with the element's alignment and
  *                  may_alias, for loads and stores at any element address
  *   PYBP_K_XB      examples per register block in the forward pass (<= 8)
+ *   PYBP_K_XB2     the same for blocks of at most 2 vectors of outputs
+ *   PYBP_K_SPAN    examples per span of the forward pass when their inputs
+ *                  outweigh the weights (a multiple of XB and XB2)
  *   PYBP_K_JB      vectors of outputs per register block (<= 4)
  *   PYBP_K_KB      weight rows per register block in BP4 (<= 8)
  *   PYBP_K_FXB, PYBP_K_FJB  examples (<= 4) and vectors (<= 4) per block
@@ -95,7 +98,7 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
 
 #define PYBP_K_FWD_CASE(U, X, J)                                            \
     case (X) * 8 + (J) - 1:                                                 \
-        if ((X) <= PYBP_K_XB && (J) <= PYBP_K_JB)                           \
+        if ((X) <= ((J) <= 2 ? PYBP_K_XB2 : PYBP_K_XB) && (J) <= PYBP_K_JB) \
             PYBP_K(forward_block)(W + j0 * PYBP_K_VW, wp,                   \
                                   b + j0 * PYBP_K_VW, nin, in, x,           \
                                   z + x * zp + j0 * PYBP_K_VW, zp, U, X, J); \
@@ -122,15 +125,26 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
                 size_t nvec, const pybp__src *in, real *z, size_t zp,
                 size_t x0, size_t x1)
 {
-    size_t j0, jb, x, xb;
-    for (j0 = 0; j0 < nvec; j0 += jb) {
-        jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
-        for (x = x0; x < x1; x += xb) {
-            xb = x1 - x < PYBP_K_XB ? x1 - x : PYBP_K_XB;
-            if (in->u8 != NULL) {
-                PYBP_K_FWD_SWITCH(1)
-            } else {
-                PYBP_K_FWD_SWITCH(0)
+    size_t j0, jb, x, xb, xm, s0, s1, span;
+    /* Every register block streams its column block of Wt and its
+     * examples' inputs.  When the inputs of x1 - x0 examples outweigh Wt,
+     * spans of a few examples go through every column block while their
+     * inputs stay in L1; otherwise each column block (in L2) goes through
+     * all the examples. */
+    span = (x1 - x0) * (in->u8 != NULL ? 1 : sizeof(real))
+           > nvec * PYBP_K_VW * sizeof(real) ? PYBP_K_SPAN : x1 - x0;
+    for (s0 = x0; s0 < x1; s0 = s1) {
+        s1 = x1 - s0 < span ? x1 : s0 + span;
+        for (j0 = 0; j0 < nvec; j0 += jb) {
+            jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
+            xm = jb <= 2 ? PYBP_K_XB2 : PYBP_K_XB;
+            for (x = s0; x < s1; x += xb) {
+                xb = s1 - x < xm ? s1 - x : xm;
+                if (in->u8 != NULL) {
+                    PYBP_K_FWD_SWITCH(1)
+                } else {
+                    PYBP_K_FWD_SWITCH(0)
+                }
             }
         }
     }
@@ -187,8 +201,9 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
 #define PYBP_K_BP4_CASE(UPD, U, K, J)                                       \
     case ((K) > 1) * 4 + (J) - 1:                                           \
         if ((J) <= PYBP_K_JB)                                               \
-            PYBP_K(bp4_block)(W + k0 * wp + j0 * PYBP_K_VW, wp, in, k0,     \
-                              d + j0 * PYBP_K_VW, dp, m, decay, step, UPD,  \
+            PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
+                              dq + (j0 - jq) * PYBP_K_VW, dqp, m, decay,    \
+                              step, UPD,                                    \
                               U, K, J);                                     \
         break;
 #define PYBP_K_BP4_CASES(UPD, U, K) PYBP_K_BP4_CASE(UPD, U, K, 1)           \
@@ -211,22 +226,33 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
 /* defines pybp__bp4_portable, pybp__bp4_avx2, pybp__bp4_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
-            const real *d, size_t dp, size_t m, size_t k0, size_t k1,
-            real decay, real step, int update)
+            const real *d, size_t dp, const real *dpk, size_t m,
+            size_t k0, size_t k1, real decay, real step, int update)
 {
-    size_t j0, jb, kb;
-    for (; k0 < k1; k0 += kb) {
-        kb = k1 - k0 < PYBP_K_KB ? 1 : PYBP_K_KB;
-        for (j0 = 0; j0 < nvec; j0 += jb) {
-            jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
-            if (update && in->u8 != NULL) {
-                PYBP_K_BP4_SWITCH(1, 1)
-            } else if (update) {
-                PYBP_K_BP4_SWITCH(1, 0)
-            } else if (in->u8 != NULL) {
-                PYBP_K_BP4_SWITCH(0, 1)
-            } else {
-                PYBP_K_BP4_SWITCH(0, 0)
+    size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
+    const real *dq;
+    /* Panels of pv vectors of columns, whose deltas (m rows) stay in L2
+     * while every row k of the panel is summed; one panel when a whole row
+     * fits (W is then read row after row, as stored).  The deltas of a
+     * panel: its block of dpk when packed (pybp__pack()), else d's rows. */
+    for (p0 = 0; p0 < nvec; p0 = p1) {
+        p1 = nvec - p0 < pv ? nvec : p0 + pv;
+        dq = dpk != NULL ? dpk + p0 * PYBP_K_VW * m : d;
+        dqp = dpk != NULL ? (p1 - p0) * PYBP_K_VW : dp;
+        jq = dpk != NULL ? p0 : 0;
+        for (k = k0; k < k1; k += kb) {
+            kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
+            for (j0 = p0; j0 < p1; j0 += jb) {
+                jb = p1 - j0 < PYBP_K_JB ? p1 - j0 : PYBP_K_JB;
+                if (update && in->u8 != NULL) {
+                    PYBP_K_BP4_SWITCH(1, 1)
+                } else if (update) {
+                    PYBP_K_BP4_SWITCH(1, 0)
+                } else if (in->u8 != NULL) {
+                    PYBP_K_BP4_SWITCH(0, 1)
+                } else {
+                    PYBP_K_BP4_SWITCH(0, 0)
+                }
             }
         }
     }
@@ -328,7 +354,8 @@ PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
 {
     size_t j0, jb, xb = mn < PYBP_K_FXB ? mn : PYBP_K_FXB;
     if (m > 4) {   /* not worth fusing (and too many rows to hold) */
-        PYBP_K(bp4)(W, wp, nvec, in, d, dp, m, 0, nin, decay, step, 1);
+        PYBP_K(bp4)(W, wp, nvec, in, d, dp, NULL, m, 0, nin, decay, step,
+                    1);
         PYBP_K(forward)(W, wp, bn, nin, nvec, next, z, zp, 0, mn);
         return;
     }
@@ -670,7 +697,8 @@ PYBP_K(forward_direct)(const real *W, size_t nin, size_t nout,
  * vectors, every lane runs pybp__sigmoid's and pybp__exp's operations in
  * their order, each rounded alone, so the bits are the scalar ones; the
  * branches become selects between lanes' results:
- *   the sign branch   e = exp(z >= 0 ? -z : z), both quotients, select;
+ *   the sign branch   e = exp(z >= 0 ? -z : z), then (z >= 0 ? 1 : e) / d:
+ *                     the quotient of either branch, one division;
  *   exp's NaN, overflow and underflow tests  selects after the fact;
  *   exp's three scalings of y by 2^k  (y * s1) * s2, with s1 = 2^k and
  *       s2 = 1.0 (exact), s1 = 2.0 and s2 = 2^1023 (k = 1024), or
@@ -679,77 +707,139 @@ PYBP_K(forward_direct)(const real *W, size_t nin, size_t nout,
  *       [2^52, 2^53) and is thus SHIFT + kd exactly.
  * Lanes the tests reject compute garbage (unsigned, so it wraps) that is
  * never selected.  The last n mod VW elements take the scalar function.
- * float32 (pybp__expf rounds pybp__exp's double) keeps the scalar loop.
+ * float32: pybp__sigmoid in float rounds pybp__exp's double to float
+ * (pybp__expf) and computes the quotient in double before rounding it to
+ * float; the vector loop does the same, each half of a vector of floats
+ * widened to a vector of doubles (exactly) for exp_v and the quotient,
+ * the exponential narrowed to float and widened back in between.
  */
-#if PYBP_K_VW > 1 && PYBP__REAL_SIZE == 8
+#if PYBP_K_VW > 1
+/* Vectors of doubles and of their bits, as wide as this instance's. */
+typedef double PYBP_K(dv)
+    __attribute__((vector_size(PYBP_K_VW * PYBP__REAL_SIZE)));
 typedef unsigned long long PYBP_K(u64v)
-    __attribute__((vector_size(PYBP_K_VW * 8)));
+    __attribute__((vector_size(PYBP_K_VW * PYBP__REAL_SIZE)));
+#define PYBP_K_DZERO ((PYBP_K(dv)){0})
 #define PYBP_K_BITS(v) ((PYBP_K(u64v))(v))
-#define PYBP_K_REAL(u) ((PYBP_K_V)(u))
+#define PYBP_K_REAL(u) ((PYBP_K(dv))(u))
 /* m ? a : b for a lane mask m (all ones or zero per lane). */
 #define PYBP_K_SEL(m, a, b) \
     PYBP_K_REAL((PYBP_K_BITS(a) & (m)) | (PYBP_K_BITS(b) & ~(m)))
 
-static PYBP_K_INLINE PYBP_K_ATTR PYBP_K_V PYBP_K(exp_v)(PYBP_K_V x)
+/* pybp__exp of every lane, as its operations in order (see above). */
+static PYBP_K_INLINE PYBP_K_ATTR PYBP_K(dv) PYBP_K(exp_v)(PYBP_K(dv) x)
 {
-    PYBP_K_V t, kd, hi, lo, r, rr, c, y, s1, s2, e;
+    PYBP_K(dv) t, kd, hi, lo, r, rr, c, y, s1, s2, e;
     PYBP_K(u64v) nan, over, under, k, big, small, u;
-    const PYBP_K(u64v) one = PYBP_K_BITS(PYBP_K_ZERO + 1.0);
+    const PYBP_K(u64v) one = PYBP_K_BITS(PYBP_K_DZERO + 1.0);
     nan = (PYBP_K(u64v))(x != x);
-    over = (PYBP_K(u64v))(x > PYBP_K_ZERO + 7.09782712893383973096e+02);
-    under = (PYBP_K(u64v))(x < PYBP_K_ZERO - 7.45133219101941108420e+02);
+    over = (PYBP_K(u64v))(x > PYBP_K_DZERO + 7.09782712893383973096e+02);
+    under = (PYBP_K(u64v))(x < PYBP_K_DZERO - 7.45133219101941108420e+02);
     t = x * PYBP__INV_LN2 + PYBP__SHIFT;
     kd = t - PYBP__SHIFT;
     hi = x - kd * PYBP__LN2_HI;
     lo = kd * PYBP__LN2_LO;
     r = hi - lo;
     rr = r * r;
-    c = r - rr * (1.66666666666666019037e-01
-            + rr * (-2.77777777770155933842e-03
-            + rr * (6.61375632143793436117e-05
-            + rr * (-1.65339022054652515390e-06
-            + rr * 4.13813679705723846039e-08))));
+    c = PYBP__EXP_POLY(r, rr);
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
     /* k + 1023, and whether k > 1023 or k < -1021 (as signed numbers) */
-    k = PYBP_K_BITS(t) - PYBP_K_BITS(PYBP_K_ZERO + PYBP__SHIFT) + 1023;
+    k = PYBP_K_BITS(t) - PYBP_K_BITS(PYBP_K_DZERO + PYBP__SHIFT) + 1023;
     big = (PYBP_K(u64v))(k + 0x8000000000000000ULL
                          > 0x8000000000000000ULL + 2046);
     small = (PYBP_K(u64v))(k + 0x8000000000000000ULL
                            < 0x8000000000000000ULL + 2);
     u = (k + (small & 54)) << 52;
-    s1 = PYBP_K_SEL(big, PYBP_K_ZERO + 2.0, PYBP_K_REAL(u));
-    s2 = PYBP_K_SEL(big, PYBP_K_ZERO + pybp__pow2(1023),
-                    PYBP_K_SEL(small, PYBP_K_ZERO + pybp__pow2(-54),
+    s1 = PYBP_K_SEL(big, PYBP_K_DZERO + 2.0, PYBP_K_REAL(u));
+    s2 = PYBP_K_SEL(big, PYBP_K_DZERO + pybp__pow2(1023),
+                    PYBP_K_SEL(small, PYBP_K_DZERO + pybp__pow2(-54),
                                PYBP_K_REAL(one)));
     e = (y * s1) * s2;
-    e = PYBP_K_SEL(under, PYBP_K_ZERO, e);
-    e = PYBP_K_SEL(over, PYBP_K_ZERO + INFINITY, e);
+    e = PYBP_K_SEL(under, PYBP_K_DZERO, e);
+    e = PYBP_K_SEL(over, PYBP_K_DZERO + INFINITY, e);
     return PYBP_K_SEL(nan, x, e);
 }
+#endif
 
+#if PYBP_K_VW > 1 && PYBP__REAL_SIZE == 8
+/* defines pybp__sigmoid_portable, pybp__sigmoid_avx2, pybp__sigmoid_avx512 */
 static PYBP_K_ATTR void PYBP_K(sigmoid)(real *z, size_t n)
 {
     size_t j;
     for (j = 0; n - j >= PYBP_K_VW; j += PYBP_K_VW) {
-        PYBP_K_V v = PYBP_K_LD(z + j), e, d;
-        PYBP_K(u64v) pos = (PYBP_K(u64v))(v >= PYBP_K_ZERO);
+        PYBP_K(dv) v = PYBP_K_LD(z + j), e, d;
+        PYBP_K(u64v) pos = (PYBP_K(u64v))(v >= PYBP_K_DZERO);
         e = PYBP_K(exp_v)(PYBP_K_SEL(pos, -v, v));
-        d = 1.0 + e;
-        PYBP_K_ST(z + j, PYBP_K_SEL(pos, 1.0 / d, e / d));
+        d = 1.0 + e;    /* one quotient: 1 / d or e / d, by lane */
+        PYBP_K_ST(z + j, PYBP_K_SEL(pos, PYBP_K_DZERO + 1.0, e) / d);
     }
     for (; j < n; j++)
         z[j] = pybp__sigmoid(z[j]);
 }
-#undef PYBP_K_BITS
-#undef PYBP_K_REAL
-#undef PYBP_K_SEL
+#elif PYBP_K_VW > 1 && (defined(__clang__) || __GNUC__ >= 12)
+/* Half a vector of floats; the lanes of each half, and of both. */
+typedef float PYBP_K(hv) __attribute__((vector_size(PYBP_K_VW * 2)));
+#if PYBP_K_VW == 16
+#define PYBP_K_LOW 0, 1, 2, 3, 4, 5, 6, 7
+#define PYBP_K_HIGH 8, 9, 10, 11, 12, 13, 14, 15
+#define PYBP_K_BOTH 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#elif PYBP_K_VW == 8
+#define PYBP_K_LOW 0, 1, 2, 3
+#define PYBP_K_HIGH 4, 5, 6, 7
+#define PYBP_K_BOTH 0, 1, 2, 3, 4, 5, 6, 7
 #else
+#define PYBP_K_LOW 0, 1
+#define PYBP_K_HIGH 2, 3
+#define PYBP_K_BOTH 0, 1, 2, 3
+#endif
+
+/* pybp__sigmoid (float) of half a vector: e = (double)(float)exp(+-z),
+ * then the quotient in double, rounded to float. */
+static PYBP_K_INLINE PYBP_K_ATTR PYBP_K(hv) PYBP_K(sigmoid_h)(PYBP_K(hv) h)
+{
+    PYBP_K(dv) v = __builtin_convertvector(h, PYBP_K(dv)), e, d;
+    PYBP_K(u64v) pos = (PYBP_K(u64v))(v >= PYBP_K_DZERO);
+    e = PYBP_K(exp_v)(PYBP_K_SEL(pos, -v, v));
+    e = __builtin_convertvector(__builtin_convertvector(e, PYBP_K(hv)),
+                                PYBP_K(dv));
+    d = 1.0 + e;        /* one quotient: 1 / d or e / d, by lane */
+    return __builtin_convertvector(PYBP_K_SEL(pos, PYBP_K_DZERO + 1.0, e) / d,
+                                   PYBP_K(hv));
+}
+
+/* defines pybp__sigmoid_portable, pybp__sigmoid_avx2, pybp__sigmoid_avx512
+ * (float32) */
+static PYBP_K_ATTR void PYBP_K(sigmoid)(real *z, size_t n)
+{
+    size_t j;
+    for (j = 0; n - j >= PYBP_K_VW; j += PYBP_K_VW) {
+        PYBP_K_V v = PYBP_K_LD(z + j);
+        PYBP_K(hv) lo = __builtin_shufflevector(v, v, PYBP_K_LOW);
+        PYBP_K(hv) hi = __builtin_shufflevector(v, v, PYBP_K_HIGH);
+        lo = PYBP_K(sigmoid_h)(lo);
+        hi = PYBP_K(sigmoid_h)(hi);
+        PYBP_K_ST(z + j, __builtin_shufflevector(lo, hi, PYBP_K_BOTH));
+    }
+    for (; j < n; j++)
+        z[j] = pybp__sigmoid(z[j]);
+}
+#undef PYBP_K_LOW
+#undef PYBP_K_HIGH
+#undef PYBP_K_BOTH
+#else
+/* defines pybp__sigmoid_portable, pybp__sigmoid_avx2, pybp__sigmoid_avx512 */
 static PYBP_K_ATTR void PYBP_K(sigmoid)(real *z, size_t n)
 {
     size_t j;
     for (j = 0; j < n; j++)
         z[j] = pybp__sigmoid(z[j]);
 }
+#endif
+#if PYBP_K_VW > 1
+#undef PYBP_K_DZERO
+#undef PYBP_K_BITS
+#undef PYBP_K_REAL
+#undef PYBP_K_SEL
 #endif
 
 /* This instance's table of kernels, which pybp__kernels() (pybp_impl.h)
@@ -767,6 +857,8 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_V
 #undef PYBP_K_VU
 #undef PYBP_K_XB
+#undef PYBP_K_XB2
+#undef PYBP_K_SPAN
 #undef PYBP_K_JB
 #undef PYBP_K_KB
 #undef PYBP_K_FXB

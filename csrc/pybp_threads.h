@@ -8,6 +8,8 @@
  *   PYBP__THREADS         when worker threads are built (POSIX threads,
  *                         unless -DPYBP_NO_THREADS)
  *   PYBP__THREAD_SHARE    the fewest examples of a mini-batch per thread
+ *   PYBP__COLUMN_SHARE    the same when the first layer goes by columns
+ *   pybp__team_size()     how many threads an epoch runs on
  *   pybp__epoch_threads() an epoch's whole mini-batches on a team
  */
 #ifndef PYBP__REAL
@@ -20,15 +22,22 @@
 #include <sched.h>
 #endif
 
-/* Fewest examples of a mini-batch per worker thread (pybp_sgd_epoch). */
+/* Fewest examples of a mini-batch per worker thread (pybp_sgd_epoch), and
+ * when the team computes the first layer by columns. */
 #define PYBP__THREAD_SHARE 16
+#define PYBP__COLUMN_SHARE 4
 
 #ifdef PYBP__THREADS
 /*
  * Worker threads for one pybp_sgd_epoch call.  A mini-batch runs in two
- * phases, each ended by a barrier:
- *   (1) the forward and backward passes (feedforward, costs, BP1, BP2),
- *       in work items of a few examples;
+ * or three phases, each ended by a barrier:
+ *   (0) when the first layer's weights outgrow a core's L2 (and it is a
+ *       hidden layer, f_1 applied element by element): z^1 and a^1 of the
+ *       whole batch, in work items of a block of W^1's columns, so that W^1
+ *       goes through the cache once per batch rather than once per thread;
+ *   (1) the forward and backward passes (feedforward from the first layer
+ *       phase (0) did not do, costs, BP1, BP2), in work items of a few
+ *       examples;
  *   (2) BP4 and the update, in work items of a block of rows of one W^l
  *       (over all the batch's examples); one more item updates the biases
  *       and adds the batch's costs to the total in order.
@@ -51,18 +60,18 @@ typedef struct pybp__items {
 } pybp__items;
 
 /* Phase (1) for the examples x0 .. x1-1 of the batch of c at `first`:
- * feedforward, C_x, BP1 and BP2. */
+ * feedforward from layer l0, C_x, BP1 and BP2. */
 static void pybp__passes(const pybp__epoch *e, size_t first, size_t c,
-                         size_t x0, size_t x1)
+                         size_t l0, size_t x0, size_t x1)
 {
     pybp__src in;
     if (x1 <= x0)
         return;
     in = pybp__start_batch(e, first, c, x0, x1);
-    pybp__feedforward(e->s, e->K, e->p, e->w->a, &in, x0, x1);
+    pybp__forward_from(e->s, e->K, e->p, e->w->a, &in, l0, x0, x1);
     if (e->want_cost)
         pybp__costs(e->s, e->w, e->w->a, x0, x1);
-    pybp__backward(e->s, e->K, e->p, e->w, e->w->a, x0, x1);
+    pybp__backward(e->s, e->K, e->p, e->w, e->w->a, x0, x1, c);
 }
 
 typedef struct pybp__barrier {
@@ -163,7 +172,9 @@ typedef struct pybp__team {
     pybp__barrier bar;
     size_t parts;                     /* threads running */
     size_t xi;                        /* examples per item of phase (1) */
-    pybp__items items[2][PYBP_MAX_THREADS];   /* per phase, per thread */
+    size_t cb;                        /* vectors of columns per item of
+                                         phase (0); 0: no phase (0) */
+    pybp__items items[3][PYBP_MAX_THREADS];   /* per phase, per thread */
 } pybp__team;
 
 typedef struct pybp__worker {
@@ -185,6 +196,86 @@ static size_t pybp__pass_items(const pybp__team *tm, size_t c, size_t u)
     size_t n = pybp__share_start(c, u + 1, tm->parts)
                - pybp__share_start(c, u, tm->parts);
     return (n + tm->xi - 1) / tm->xi;
+}
+
+/* The bytes of W^1 when the team runs phase (0) (a hidden first layer,
+ * f_1 element by element, over PYBP__COLUMNS_BYTES of weights), else 0. */
+static size_t pybp__columns_w1(const pybp__shape *s)
+{
+    size_t bytes = s->n[0] * s->pw[1] * sizeof(real);
+    return s->L >= 2 && s->act[1] != PYBP_SOFTMAX
+           && bytes > PYBP__COLUMNS_BYTES ? bytes : 0;
+}
+
+/* The width of phase (0)'s items: blocks of about a quarter of a thread's
+ * share of W^1's nvec vectors of columns, in multiples of 4 (whole register
+ * blocks on every path); 0 when there is no phase (0). */
+static size_t pybp__column_block(const pybp__shape *s, const pybp__kern *K,
+                                 size_t parts)
+{
+    size_t nvec = pybp__nvec(s->n[1], K->vw), r;
+    if (pybp__columns_w1(s) == 0)
+        return 0;
+    r = (nvec + 4 * parts - 1) / (4 * parts);
+    return r < 4 ? 4 : (r + 3) / 4 * 4;
+}
+
+/*
+ * Threads for mini-batches of mbs, at most `threads`: one per
+ * PYBP__THREAD_SHARE examples, as on smaller shares the barriers cost more
+ * than the threads save; one per PYBP__COLUMN_SHARE when phase (0) shares
+ * out a W^1 of more than twice PYBP__COLUMNS_BYTES, whose passes then
+ * dominate even small batches (at 784-100-10's 650 KB they do not).
+ */
+static size_t pybp__team_size(const pybp__shape *s, size_t threads,
+                              size_t mbs)
+{
+    size_t share = pybp__columns_w1(s) > 2 * PYBP__COLUMNS_BYTES
+                   ? PYBP__COLUMN_SHARE : PYBP__THREAD_SHARE;
+    return pybp__min(threads, mbs / share);
+}
+
+/* Thread u's vectors of W^1's columns, v0 .. v1-1 (phase (0)). */
+static void pybp__column_share(const pybp__team *tm, size_t u, size_t *v0,
+                               size_t *v1)
+{
+    size_t nvec = pybp__nvec(tm->e->s->n[1], tm->e->K->vw);
+    *v0 = pybp__share_start(nvec, u, tm->parts);
+    *v1 = pybp__share_start(nvec, u + 1, tm->parts);
+}
+
+/* Items of phase (0) of thread u. */
+static size_t pybp__column_items(const pybp__team *tm, size_t u)
+{
+    size_t v0, v1;
+    if (tm->cb == 0)
+        return 0;
+    pybp__column_share(tm, u, &v0, &v1);
+    return (v1 - v0 + tm->cb - 1) / tm->cb;
+}
+
+/* Item `item` of thread u's phase (0), for the batch of c at `first`:
+ * z^1 = W^1 a^0 + b^1 and a^1 = f_1(z^1) of every example of the batch, in
+ * the item's columns.  Each sum is whole, as in the forward pass by
+ * examples, and f_1 acts on each element alone: the same bits. */
+static void pybp__column_item(const pybp__team *tm, size_t u, size_t item,
+                              size_t first, size_t c)
+{
+    const pybp__epoch *e = tm->e;
+    const pybp__shape *s = e->s;
+    const pybp__kern *K = e->K;
+    size_t v0, v1, j0, j1, x, pw = s->pw[1];
+    real *a1 = e->w->a[1];
+    pybp__src in = pybp__input(s, e->data, e->w->table, e->perm, first);
+    pybp__column_share(tm, u, &v0, &v1);
+    v0 += item * tm->cb;
+    v1 = pybp__min(v0 + tm->cb, v1);
+    K->forward(e->p + s->iw[1] + v0 * K->vw, pw, e->p + s->ib[1] + v0 * K->vw,
+               s->n[0], v1 - v0, &in, a1 + v0 * K->vw, pw, 0, c);
+    j0 = v0 * K->vw;
+    j1 = pybp__min(v1 * K->vw, s->n[1]);
+    for (x = 0; x < c; x++)          /* the padding lanes keep z = 0 */
+        pybp__activate(K, s->act[1], a1 + x * pw + j0, j1 - j0);
 }
 
 /* Rows per item of phase (2) in a layer of nin rows: about 4 items per
@@ -218,7 +309,7 @@ static void pybp__pass_item(const pybp__team *tm, size_t u, size_t item,
     size_t x0 = pybp__share_start(c, u, tm->parts) + item * tm->xi;
     size_t x1 = pybp__min(x0 + tm->xi, pybp__share_start(c, u + 1,
                                                          tm->parts));
-    pybp__passes(tm->e, first, c, x0, x1);
+    pybp__passes(tm->e, first, c, tm->cb != 0 ? 2 : 1, x0, x1);
 }
 
 /* Item `item` of thread u's phase (2), for the batch of c at `first`. */
@@ -249,7 +340,8 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
                 ? pybp__input(s, e->data, w->table, e->perm, first)
                 : pybp__rows(w->a[l - 1], s->pw[l - 1]);
             K->bp4(e->p + s->iw[l], s->pw[l], pybp__nvec(s->n[l], K->vw),
-                   &in, w->d[l], s->pw[l], c, k0, k1, e->decay, e->step, 1);
+                   &in, w->d[l], s->pw[l], pybp__packed(s, K, w, l, c), c,
+                   k0, k1, e->decay, e->step, 1);
             return;
         }
         item -= items;
@@ -288,12 +380,17 @@ static void pybp__epoch_part(pybp__worker *wk)
     size_t first, c, u, item;
     for (first = 0; first < e->nperm; first += c) {
         c = pybp__min(e->mbs, e->nperm - first);   /* == mbs: whole batches */
-        while (pybp__grab(tm, 0, wk->part, &u, &item))
-            pybp__pass_item(tm, u, item, first, c);
-        pybp__barrier_wait(&tm->bar, tm->items[0]);
+        if (tm->cb != 0) {
+            while (pybp__grab(tm, 0, wk->part, &u, &item))
+                pybp__column_item(tm, u, item, first, c);
+            pybp__barrier_wait(&tm->bar, tm->items[0]);
+        }
         while (pybp__grab(tm, 1, wk->part, &u, &item))
-            pybp__update_item(tm, u, item, first, c);
+            pybp__pass_item(tm, u, item, first, c);
         pybp__barrier_wait(&tm->bar, tm->items[1]);
+        while (pybp__grab(tm, 2, wk->part, &u, &item))
+            pybp__update_item(tm, u, item, first, c);
+        pybp__barrier_wait(&tm->bar, tm->items[2]);
     }
 }
 
@@ -308,7 +405,7 @@ static void *pybp__worker_main(void *arg)
     return NULL;
 }
 
-/* Each thread's items, for both phases (item numbers count from 0 in each
+/* Each thread's items, for every phase (item numbers count from 0 in each
  * thread's range). */
 static void pybp__plan(pybp__team *tm)
 {
@@ -316,8 +413,11 @@ static void pybp__plan(pybp__team *tm)
     for (t = 0; t < tm->parts; t++) {
         pybp__items *q = &tm->items[0][t];
         q->begin = q->next = 0;
-        q->end = pybp__pass_items(tm, tm->e->mbs, t);
+        q->end = pybp__column_items(tm, t);
         q = &tm->items[1][t];
+        q->begin = q->next = 0;
+        q->end = pybp__pass_items(tm, tm->e->mbs, t);
+        q = &tm->items[2][t];
         q->begin = q->next = 0;
         q->end = pybp__update_items(tm, t);
     }
@@ -353,6 +453,7 @@ static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
     tm.parts = started;
     xi = (e->mbs + 4 * started - 1) / (4 * started);
     tm.xi = xi < 6 ? 6 : (xi + 5) / 6 * 6;
+    tm.cb = pybp__column_block(e->s, e->K, started);
     pybp__plan(&tm);
     pthread_mutex_unlock(&tm.bar.mu);
     pybp__barrier_wait(&tm.bar, NULL);

@@ -884,10 +884,12 @@ static size_t random_size(void)
  * targets, minimum and roomy workspaces; `rounds` networks, with mini-batch
  * sizes mbs_min .. mbs_max and from mbs_min to mbs_max + extra examples.
  * (pybp_sgd_epoch starts a thread per 16 examples of a mini-batch at
- * most, so the threads work on mini-batches of 32 and more.)
+ * most, so the threads work on mini-batches of 32 and more.)  wide: a
+ * first layer of over 1 MiB of weights (and at least one more layer),
+ * which worker threads compute by columns, from 8 examples a batch.
  */
 static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
-                      size_t extra)
+                      size_t extra, int wide)
 {
     static const int outs[6][2] = {
         {PYBP_SIGMOID, PYBP_QUADRATIC}, {PYBP_TANH, PYBP_QUADRATIC},
@@ -909,6 +911,13 @@ static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
 
         for (l = 0; l <= L; l++)
             sizes[l] = random_size();
+        if (wide) {
+            L = 2 + rng_below(2);
+            sizes[0] = 1100 + rng_below(60);
+            sizes[1] = 121 + rng_below(30);
+            for (l = 2; l <= L; l++)
+                sizes[l] = random_size();
+        }
         for (l = 0; l + 1 < L; l++)
             acts[l] = PYBP_SIGMOID + (int)rng_below(4);
         acts[L - 1] = outs[pick][0];
@@ -1004,8 +1013,9 @@ static void isa_paths(size_t rounds, size_t mbs_min, size_t mbs_max,
 
 static void test_isa_paths(void)
 {
-    isa_paths(120, 1, 17, 23);       /* small batches, the fused path */
-    isa_paths(16, 32, 80, 80);       /* batches the threads share */
+    isa_paths(120, 1, 17, 23, 0);    /* small batches, the fused path */
+    isa_paths(16, 32, 80, 80, 0);    /* batches the threads share */
+    isa_paths(4, 8, 40, 40, 1);      /* the first layer by columns */
 }
 
 /* ------------------------------------------------------------------------ */

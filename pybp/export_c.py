@@ -90,6 +90,15 @@ static inline double pybp__pow2(int k)
 #define PYBP__LN2_LO 1.90821492927058770002e-10
 #define PYBP__INV_LN2 1.44269504088896338700e+00
 
+/* exp's polynomial in r (rr = r * r), one term at a time; the vector exp
+ * of the C core's kernels computes the same expression. */
+#define PYBP__EXP_POLY(r, rr)                                            \\
+    ((r) - (rr) * (1.66666666666666019037e-01                            \\
+                 + (rr) * (-2.77777777770155933842e-03                   \\
+                 + (rr) * (6.61375632143793436117e-05                    \\
+                 + (rr) * (-1.65339022054652515390e-06                   \\
+                 + (rr) * 4.13813679705723846039e-08)))))
+
 /* e^x: x = k*ln2 + r, e^x = 2^k * e^r. */
 static inline double pybp__exp(double x)
 {
@@ -106,11 +115,7 @@ static inline double pybp__exp(double x)
     lo = kd * PYBP__LN2_LO;
     r = hi - lo;
     rr = r * r;
-    c = r - rr * (1.66666666666666019037e-01
-            + rr * (-2.77777777770155933842e-03
-            + rr * (6.61375632143793436117e-05
-            + rr * (-1.65339022054652515390e-06
-            + rr * 4.13813679705723846039e-08))));
+    c = PYBP__EXP_POLY(r, rr);
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
     k = (int)kd;
     if (k >= -1021) {

@@ -36,7 +36,7 @@ from .spec import MAX_THREADS, NetSpec
 
 # Seconds per kernel call of an epoch that reports no progress: how long
 # Ctrl-C may wait (an epoch of the C backend would otherwise be one call).
-PIECE_SECONDS = 0.1
+PIECE_SECONDS = 0.2
 
 # What the methods accept as examples: a Dataset, rows of inputs (with ys
 # given separately), a pair (xs, ys) or a list of (x, y) pairs.
@@ -243,8 +243,8 @@ class Network:
             check_target_domain(data, self.spec.cost, what)
         return data
 
-    def _call(self, name, *args, write=False):
-        """kernels.name(spec, params, *args), guarded against concurrent use;
+    def _call(self, name, *args, write=False, **kwargs):
+        """kernels.name(spec, params, *args, **kwargs), guarded against concurrent use;
         the Python backend first checks that the parameters are finite (the
         C core checks them itself)."""
         guard = self._guard
@@ -252,7 +252,7 @@ class Network:
         try:
             if self.backend == "python" and not all_finite(self._params):
                 raise ValueError(_NONFINITE)
-            return getattr(self._kernels, name)(self.spec, self._params, *args)
+            return getattr(self._kernels, name)(self.spec, self._params, *args, **kwargs)
         finally:
             guard.leave(write)
 
@@ -321,7 +321,7 @@ class Network:
         n = self.spec.sizes[-1]
         if out is not None:
             target = self._out_buffer(out, data.count, n)
-        flat = self._call("forward_outputs", data)
+        flat = self._call("forward_outputs", data, threads=self._threads)
         if out is not None:
             target[:] = memoryview(flat).cast("B")
             return out
@@ -388,7 +388,7 @@ class Network:
     def evaluate(self, test_data: Examples) -> int:
         """How many examples the network classifies correctly (argmax)."""
         data = self.dataset(test_data, what="test_data")
-        return self._call("evaluate", data)
+        return self._call("evaluate", data, threads=self._threads)
 
     def update_mini_batch(self, xs: Examples, ys: Optional[Sequence[Any]] = None,
                           eta: Optional[float] = None, lmbda: float = 0.0,
@@ -409,7 +409,7 @@ class Network:
         with Use(self._guard, True):
             snapshot = array(self._params.typecode, self._params)
             self._call("update_mini_batch", data, eta, lmbda, n, write=True)
-            if not all_finite(self._params):
+            if not self._kernels.all_finite(self._params):
                 self._params[:] = snapshot
                 check_inputs(data, range(data.count))
                 raise DivergenceError(None, None, None, eta)
@@ -498,7 +498,7 @@ class Network:
         mini-batch), KeyboardInterrupt or an exception from `progress` leave
         the parameters and the shuffle state as they were before the epoch.
         """
-        if not all_finite(self._params):
+        if not self._kernels.all_finite(self._params):
             raise ValueError(_NONFINITE)
         params, state = self._params[:], self._shuffle.getstate()
         try:
@@ -538,7 +538,7 @@ class Network:
             began = time.perf_counter()
             total = kernels.sgd_epoch(spec, params, data, perm[lo:lo + piece], m,
                                       eta, lmbda, count, total, self._threads)
-            if not all_finite(params) or math.isnan(total):
+            if not kernels.all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 self._find_divergence(data, perm, lo, piece, m, eta, lmbda, before)
             lo += piece
@@ -562,7 +562,7 @@ class Network:
             total = self._kernels.sgd_epoch(self.spec, params, data, perm[b:b + m],
                                             m, eta, lmbda, count, total,
                                             self._threads)
-            if not all_finite(params) or math.isnan(total):
+            if not self._kernels.all_finite(params) or math.isnan(total):
                 params[:] = snapshot
                 raise DivergenceError(self.epochs_trained + 1, b // m + 1,
                                       -(-count // m), eta)

@@ -56,3 +56,27 @@ def test_quick_grid(mnist_dir, tmp_path):
     for peer in ("torch", "sklearn"):
         if not has(peer):
             assert "%s: not installed, skipped" % peer in out
+
+
+def test_the_c_core_epoch_benchmark_builds_and_runs(tmp_path):
+    """bench/epoch_c.c, built as its header says, trains and reports an
+    epoch in both dtypes (a smoke test: the figures are not checked)."""
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    exe = str(tmp_path / "epoch_c")
+    csrc = os.path.join(ROOT, "csrc")
+    subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    "-ffp-contract=off", "-fno-fast-math", "-I" + csrc,
+                    os.path.join(ROOT, "bench", "epoch_c.c")]
+                   + [os.path.join(csrc, f) for f in ("pybp.c", "pybp_f32.c", "pybp_net.c")]
+                   + ["-lm", "-pthread", "-o", exe], check=True, timeout=300)
+    for dtype in ("float64", "float32"):
+        run = subprocess.run([exe, "20,9,3", "7", dtype, "50", "2", "1"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert re.fullmatch(r"20,9,3 m=7 %s threads=2: [0-9.]+ s per 50,000-example "
+                            r"epoch, [0-9.]+ GFLOP/s needed\n" % dtype, run.stdout), run.stdout
+    bad = subprocess.run([exe, "20", "7", "float64"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage" in bad.stderr

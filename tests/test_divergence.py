@@ -59,3 +59,28 @@ def test_cli_reports_divergence_and_keeps_last_good_checkpoint(tmp_path, mnist_d
     assert last.startswith("pybp: error: training diverged in epoch 1, mini-batch")
     assert "Traceback" not in bad.stderr
     assert ck.read_bytes() == saved
+
+
+@pytest.mark.parametrize("typecode", ["d", "f"])
+def test_the_kernels_finiteness_check_sees_every_bad_value(typecode):
+    """The check after each piece of an epoch (the C core's in one pass):
+    any one NaN or infinity anywhere, the last element included, and the
+    largest finite values are not one."""
+    from array import array
+
+    from pybp._kernels import ccore, reference
+    kernels = [reference] if typecode == "d" else []
+    if ccore is not None:
+        kernels.append(ccore)
+    if not kernels:
+        pytest.skip("float32 needs the C backend")
+    big, tiny = (1.7e308, 5e-324) if typecode == "d" else (3.4e38, 1e-45)
+    for k in kernels:
+        assert k.all_finite(array(typecode, [big, -big, 0.0, -0.0, tiny]))
+        assert k.all_finite(array(typecode))
+        for n in (1, 7, 64, 1001):
+            for at in sorted({0, n // 2, n - 1}):
+                for bad in (math.inf, -math.inf, math.nan):
+                    values = array(typecode, [0.5] * n)
+                    values[at] = bad
+                    assert not k.all_finite(values), (k.__name__, n, at, bad)

@@ -190,3 +190,81 @@ def test_bp2_tiles_match_the_reference(c_backend):
                 finally:
                     ccore.set_threads(previous)
             assert bits(c.params) == want, "%s threads=%d" % (name, threads)
+
+
+@pytest.mark.parametrize("sizes,u8", [([5, 2200, 2], True), ([2, 3, 2200, 2], False)])
+def test_bp4_panels_match_the_reference(c_backend, sizes, u8):
+    """BP4 takes a wide layer's columns in panels whose deltas fit in L2
+    (512 KiB: at 30 examples, any layer of more than 2184 float64 outputs),
+    its deltas copied panel by panel when a mini-batch's rows are wider than
+    a panel.  Both kinds of layer input (a first layer's bytes, a hidden
+    layer's rows), every path and thread count: the reference's bits; in
+    float32, every path and thread count the same bits."""
+    rng = random.Random(sizes[1])
+    count, m = 60, 30
+    labels = [rng.randrange(sizes[-1]) for _ in range(count)]
+    if u8:
+        x = bytes(rng.randrange(256) for _ in range(count * sizes[0]))
+        ds = pybp.Dataset(x, labels=labels, n_inputs=sizes[0], divisor=255.0)
+    else:
+        x = [[rng.gauss(0.0, 1.0) for _ in range(sizes[0])] for _ in range(count)]
+        ds = pybp.Dataset(x, labels=labels)
+    acts = ["sigmoid"] * (len(sizes) - 1)
+    py = pybp.Network(sizes, acts, "quadratic", seed=3, backend="python")
+    start = py.copy(backend="c")
+    want_grad = bits(py.gradient(ds))
+    py.sgd(ds, 1, m, 3.0)
+    want = bits(py.params)
+    f32 = set()
+    for name in ISAS:
+        for threads in (0, 2):
+            c = start.copy(backend="c")
+            c32 = pybp.Network(sizes, acts, "quadratic", seed=3, backend="c",
+                               dtype="float32")
+            with ccore.use_isa(name):
+                previous = ccore.set_threads(threads)
+                try:
+                    assert bits(c.gradient(ds)) == want_grad, name
+                    c.sgd(ds, 1, m, 3.0)
+                    c32.sgd(ds, 1, m, 3.0)
+                finally:
+                    ccore.set_threads(previous)
+            assert bits(c.params) == want, "%s threads=%d" % (name, threads)
+            f32.add(tuple(c32.params))
+    assert len(f32) == 1
+
+
+def test_first_layer_by_columns_matches_the_reference(c_backend):
+    """With a first layer of more than 1 MiB of weights (2100 x 64 float64),
+    worker threads compute z^1 and a^1 of a whole mini-batch by blocks of
+    columns before the rest of the passes go by examples, and share out
+    mini-batches from 8 examples up.  Every path, thread count and these
+    batch sizes: the reference's bits; in float32, the same bits on every
+    path and thread count."""
+    rng = random.Random(2100)
+    sizes, count = [2100, 64, 3], 48
+    x = bytes(rng.randrange(256) for _ in range(count * sizes[0]))
+    ds = pybp.Dataset(x, labels=[rng.randrange(sizes[-1]) for _ in range(count)],
+                      n_inputs=sizes[0], divisor=255.0)
+    py = pybp.Network(sizes, seed=4, backend="python")
+    start = py.copy(backend="c")
+    for m in (8, 24):
+        py.sgd(ds, 1, m, 3.0)
+    want, want_grad = bits(py.params), bits(py.gradient(ds))
+    f32 = set()
+    for name in ISAS:
+        for threads in (0, 2):
+            c = start.copy(backend="c")
+            c32 = pybp.Network(sizes, seed=4, backend="c", dtype="float32")
+            with ccore.use_isa(name):
+                previous = ccore.set_threads(threads)
+                try:
+                    for m in (8, 24):
+                        c.sgd(ds, 1, m, 3.0)
+                        c32.sgd(ds, 1, m, 3.0)
+                finally:
+                    ccore.set_threads(previous)
+            assert bits(c.params) == want, "%s threads=%d" % (name, threads)
+            assert bits(c.gradient(ds)) == want_grad
+            f32.add(tuple(c32.params))
+    assert len(f32) == 1

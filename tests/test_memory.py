@@ -131,3 +131,34 @@ def test_workspace_memory_error_leaves_the_network_unchanged(c_backend, tmp_path
         line = next(l for l in lines if l.startswith(what + " "))
         assert line.startswith(what + " MemoryError pybp: a workspace of "), line
         assert "does not fit in memory" in line
+
+
+def test_large_workspaces_are_kept_one_size_at_a_time(c_backend):
+    """Scratch space above 4 MiB is kept between kernel calls (an epoch's
+    calls reuse it), but only the latest such size: training at several
+    large mini-batch sizes holds one of them, and the bits are those of a
+    network that never kept any."""
+    import random
+
+    from pybp._kernels import ccore
+    rng = random.Random(5)
+    x = bytes(rng.randrange(256) for _ in range(300 * 300))
+    ds = pybp.Dataset(x, labels=[rng.randrange(10) for _ in range(300)],
+                      n_inputs=300, divisor=255.0)
+    net = pybp.Network([300, 2000, 10], seed=1, backend="c")
+    fresh = net.copy()
+
+    def big(n):
+        return [k for k in ccore._cache(n.spec) if k[0] == "big work"]
+    for m in (100, 150, 100):
+        net.train_epoch(ds, m, 0.5)
+        held = ccore._cache(net.spec)[("big work", "d")]
+        assert big(net) == [("big work", "d")] and len(held[1]) == 1
+        assert held[0] * 8 > ccore.KEEP_BYTES
+    sizes = set()
+    for m in (100, 150, 100):
+        fresh.train_epoch(ds, m, 0.5)
+        sizes.add(ccore._cache(fresh.spec)[("big work", "d")][0])
+        ccore._cache(fresh.spec).pop(("big work", "d"))   # as if never kept
+    assert len(sizes) == 2
+    assert bits(net.params) == bits(fresh.params)

@@ -12,15 +12,19 @@ same arguments and the same results.  ``spec`` is a ``pybp.spec.NetSpec``,
 for the C core's float32 instance), ``data`` a ``pybp.dataset.Dataset``
 already checked against the network.
 
-  forward_outputs(spec, params, data)        a^L of every example, flat
+  forward_outputs(spec, params, data, threads=None)
+                                             a^L of every example, flat
   cost_total(spec, params, data, total=0.0)  total + sum of C_x, in order
   gradient(spec, params, data)               mean gradient, flat layout
-  evaluate(spec, params, data)               count of correct argmax outputs
+  evaluate(spec, params, data, threads=None) count of correct argmax outputs
   update_mini_batch(spec, params, data, eta, lmbda, n)
                                              one SGD step on all of data
   sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
             total=0.0, threads=None)         one step per mini-batch of perm;
                                              returns total + their costs
+  all_finite(params)                         True if no parameter is NaN or
+                                             infinite (checked after every
+                                             piece of an epoch)
 
 Which backend runs is PYBP_BACKEND, read once at import, one knob with one
 meaning at install time and at run time: ``auto`` (default) uses the C core

@@ -74,7 +74,9 @@ def make_builder():
     from cffi import FFI
     builder = FFI()
     builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n"
-                 "void pybp_py_narrow(const double *src, float *dst, size_t n);\n")
+                 "void pybp_py_narrow(const double *src, float *dst, size_t n);\n"
+                 "int pybp_py_all_finite(const double *v, size_t n);\n"
+                 "int pybp_py_all_finite_f32(const float *v, size_t n);\n")
     headers = sorted(glob.glob(os.path.join(CSRC, "*.h")))
     builder.set_source(
         "pybp._kernels._pybp_c",
@@ -85,6 +87,13 @@ def make_builder():
         # float's range becomes inf, which pybp_infer_f32 then refuses.
         'void pybp_py_narrow(const double *src, float *dst, size_t n)\n'
         '{ size_t i; for (i = 0; i < n; i++) dst[i] = (float)src[i]; }\n'
+        # all_finite: x - x is 0 for a finite x and NaN for inf and NaN.
+        'int pybp_py_all_finite(const double *v, size_t n)\n'
+        '{ size_t i; int bad = 0;\n'
+        '  for (i = 0; i < n; i++) bad |= v[i] - v[i] != 0.0; return !bad; }\n'
+        'int pybp_py_all_finite_f32(const float *v, size_t n)\n'
+        '{ size_t i; int bad = 0;\n'
+        '  for (i = 0; i < n; i++) bad |= v[i] - v[i] != 0.0f; return !bad; }\n'
         % source_digest(),
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
         depends=[os.path.relpath(h) for h in headers],

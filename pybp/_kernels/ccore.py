@@ -28,7 +28,9 @@ float32 one (pybp_*_f32), which reads float32 or uint8 inputs.
 
 import contextlib
 import os
+import threading
 from array import array
+from typing import Any, List, Optional
 
 from ..spec import ACTIVATION_CODES, COST_CODES
 from ._pybp_c import ffi, lib
@@ -331,9 +333,11 @@ def _chunk(T, net, count, cache=None):
 
 # Workspaces up to this size are kept on the network's descriptor for the
 # next call instead of being allocated (and zeroed) anew: for a few
-# examples the allocation took longer than the arithmetic.  Larger ones
-# are made per call, where the work dwarfs the allocation, so that a
-# network holds no large scratch space between calls.
+# examples the allocation took longer than the arithmetic.  Of larger ones
+# a network keeps one size, its latest, per dtype: an epoch's kernel calls
+# at a large mini-batch reuse it (allocating and faulting in 25 MB per call
+# cost 5% of a 784-1000-10 epoch at m = 1000), and a caller varying the
+# batch size holds no more than one of them.
 KEEP_BYTES = 4 << 20
 
 
@@ -343,8 +347,9 @@ def _work(c, T, net, batch, cache=None):
     With cache (the spec's), a workspace of at most KEEP_BYTES comes from a
     stack of free ones of its size kept there, and goes back when the call
     ends: each call has one of its own (list.pop and list.append are
-    atomic), whatever the threads.  The sizes depend on the network's shape
-    alone, which never changes."""
+    atomic), whatever the threads.  A larger one comes from the single
+    stack of the latest large size (KEEP_BYTES).  The sizes depend on the
+    network's shape alone, which never changes."""
     key = ("work", T.typecode, batch)
     got = cache.get(key) if cache is not None else None
     if got is None:
@@ -355,6 +360,12 @@ def _work(c, T, net, batch, cache=None):
         # the batch size must not grow the cache without end).
         if cache is not None and got[0] * T.size <= KEEP_BYTES and len(cache) < 64:
             got = cache.setdefault(key, (got[0], []))
+        elif cache is not None and got[0] * T.size > KEEP_BYTES:
+            big = ("big work", T.typecode)
+            held = cache.get(big)
+            if held is None or held[0] != got[0]:
+                held = cache[big] = (got[0], [])  # the older size is let go
+            got = held
     n, stack = got
     if stack:
         try:
@@ -379,17 +390,79 @@ def _cache(spec):
     return spec._c[3]
 
 
-def forward_outputs(spec, params, data):
+# Examples per thread below which outputs and evaluate use one thread:
+# starting one costs about what 100 examples of 784-30-10 do.
+SPLIT_MIN = 256
+
+
+def _parts(count, threads):
+    """Contiguous ranges (lo, hi) of count examples, one per thread that
+    pays: threads (None: set_threads's count) at most, SPLIT_MIN each at
+    least."""
+    n = _threads if threads is None else _threads_count(threads, "threads")
+    n = max(1, min(n, count // SPLIT_MIN))
+    return [(count * i // n, count * (i + 1) // n) for i in range(n)]
+
+
+def _part(c, d, lo, hi, n0, nL):
+    """The pybp_data of examples lo .. hi-1 of d (pointers into its buffers,
+    which c holds)."""
+    p = c(ffi.new("pybp_data *"))
+    p.count = hi - lo
+    p.x_divisor = d.x_divisor
+    for name, width in (("x", n0), ("x_f32", n0), ("x_u8", n0), ("y", nL), ("labels", 1)):
+        ptr = getattr(d, name)
+        if ptr != ffi.NULL:
+            setattr(p, name, ptr + lo * width)
+    return p
+
+
+def _on_threads(fn, parts):
+    """fn(lo, hi) for every part: the first on this thread, the others each
+    on a thread of its own (the C calls release the GIL).  Returns the
+    results in order; raises the first part's exception, after all end."""
+    if len(parts) == 1:
+        return [fn(*parts[0])]
+    results: List[Any] = [None] * len(parts)
+    errors: List[Optional[BaseException]] = [None] * len(parts)
+
+    def run(i):
+        try:
+            results[i] = fn(*parts[i])
+        except BaseException as exc:  # re-raised below, on the caller's thread
+            errors[i] = exc
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(1, len(parts))]
+    for t in workers:
+        t.start()
+    run(0)
+    for t in workers:
+        t.join()
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return results
+
+
+def forward_outputs(spec, params, data, threads=None):
+    """a^L of every example; with threads, contiguous shares of the examples
+    on as many threads (each output is its example's own: the same bits)."""
     T = _type(params)
     net = _net(spec)
-    out = array(T.typecode, bytes(T.size * data.count * spec.sizes[-1]))
+    nL = spec.sizes[-1]
+    out = array(T.typecode, bytes(T.size * data.count * nL))
+    parts = _parts(data.count, threads)
     with _Call() as c:
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
-                            _cache(spec))
-        check(T.feedforward(net, _params(c, T, params), len(params), d,
-                            c(ffi.from_buffer(T.array, out)), len(out), work, nwork),
-              "feedforward")
+        p = _params(c, T, params)
+        o = c(ffi.from_buffer(T.array, out))
+
+        def part(lo, hi):
+            with _Call() as cw:
+                work, nwork = _work(cw, T, net, _chunk(T, net, hi - lo, _cache(spec)),
+                                    _cache(spec))
+                check(T.feedforward(net, p, len(params), _part(cw, d, lo, hi, spec.sizes[0], nL),
+                                    o + lo * nL, (hi - lo) * nL, work, nwork), "feedforward")
+        _on_threads(part, parts)
     return out
 
 
@@ -420,17 +493,26 @@ def gradient(spec, params, data):
     return grad
 
 
-def evaluate(spec, params, data):
+def evaluate(spec, params, data, threads=None):
+    """The count of correct argmax outputs; with threads, of contiguous
+    shares of the examples on as many threads, added."""
     T = _type(params)
     net = _net(spec)
+    parts = _parts(data.count, threads)
     with _Call() as c:
-        correct = c(ffi.new("size_t *"))
         d = _data(c, data, T)
-        work, nwork = _work(c, T, net, _chunk(T, net, data.count, _cache(spec)),
-                            _cache(spec))
-        check(T.evaluate(net, _params(c, T, params), len(params), d, correct,
-                         work, nwork), "evaluate")
-        return correct[0]
+        p = _params(c, T, params)
+
+        def part(lo, hi):
+            with _Call() as cw:
+                correct = cw(ffi.new("size_t *"))
+                work, nwork = _work(cw, T, net, _chunk(T, net, hi - lo, _cache(spec)),
+                                    _cache(spec))
+                check(T.evaluate(net, p, len(params), _part(cw, d, lo, hi, spec.sizes[0],
+                                                            spec.sizes[-1]),
+                                 correct, work, nwork), "evaluate")
+                return correct[0]
+        return sum(_on_threads(part, parts))
 
 
 def update_mini_batch(spec, params, data, eta, lmbda, n):
@@ -458,6 +540,18 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
                           len(perm), mini_batch_size, eta, lmbda, n, acc, work,
                           nwork), "sgd_epoch")
         return acc[0]
+
+
+def all_finite(params):
+    """True if no parameter is NaN or infinite: one pass in C (the epoch's
+    check after each of its kernel calls, which a Python loop would make
+    cost as much as a small network's training)."""
+    T = _type(params)
+    with _Call() as c:
+        p = _params(c, T, params)
+        if T is _F32:
+            return bool(lib.pybp_py_all_finite_f32(p, len(params)))
+        return bool(lib.pybp_py_all_finite(p, len(params)))
 
 
 def infer(spec, params, x):

@@ -34,6 +34,7 @@ from array import array
 from operator import mul
 from struct import pack as _pack
 
+from ..checks import all_finite  # noqa: F401 (the kernel protocol's check)
 from . import elementary
 
 # pybp's own functions, not libm's: the same bits on every platform.
@@ -368,8 +369,9 @@ def to_array(values):
 # --- kernels (the protocol of pybp._kernels, shared with ccore) -------------
 
 
-def forward_outputs(spec, params, data):
-    """a^L of every example, flat (count * n_L)."""
+def forward_outputs(spec, params, data, threads=None):
+    """a^L of every example, flat (count * n_L).  (threads: the protocol's;
+    the reference runs on the calling thread.)"""
     out = array("d")
     for i in range(data.count):
         out.extend(feedforward(spec, params, data.input(i))[1][-1])
@@ -398,8 +400,9 @@ def gradient(spec, params, data):
     return to_array([s / m for s in acc])
 
 
-def evaluate(spec, params, data):
-    """How many examples have their first largest output at the target class."""
+def evaluate(spec, params, data, threads=None):
+    """How many examples have their first largest output at the target class.
+    (threads: the protocol's; the reference runs on the calling thread.)"""
     correct = 0
     for i in range(data.count):
         a = feedforward(spec, params, data.input(i))[1][-1]
@@ -440,3 +443,4 @@ def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
         total = sgd_step(spec, params, data, perm[start:start + mini_batch_size],
                          eta, lmbda, n, total)
     return total
+
