@@ -527,6 +527,13 @@ static int pybp__check_net(const pybp_net *net, pybp__shape *s)
         if (!pybp__add(s->n[l], PYBP__PAD - 1, &w))
             return PYBP_EOVERFLOW;
         s->pw[l] = w / PYBP__PAD * PYBP__PAD;
+        /* A pitch of a multiple of 512 bytes maps a column of rows onto a
+         * few cache sets (2 of L1's 64 at 2 KiB), so a block of columns of
+         * Wt, a^l or delta^l would miss every cache it should live in: one
+         * more line makes the pitch an odd number of lines. */
+        if (s->pw[l] % (512 / sizeof(real)) == 0
+            && !pybp__add(s->pw[l], PYBP__PAD, &s->pw[l]))
+            return PYBP_EOVERFLOW;
         if (l > 0 && (!pybp__add(acts, s->pw[l], &acts)
                       || !pybp__add(deltas, s->pw[l], &deltas)))
             return PYBP_EOVERFLOW;
