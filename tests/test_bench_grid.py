@@ -80,3 +80,29 @@ def test_the_c_core_epoch_benchmark_builds_and_runs(tmp_path):
                             r"epoch, [0-9.]+ GFLOP/s needed\n" % dtype, run.stdout), run.stdout
     bad = subprocess.run([exe, "20", "7", "float64"], capture_output=True, text=True)
     assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_the_c_core_ab_benchmark_alternates_two_builds():
+    """bench/ab_c.py builds epoch_c for two trees (here the same one twice),
+    runs them in alternation and reports both and their ratio (a smoke test:
+    the figures are not checked, only that they are there and positive)."""
+    import shutil
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler")
+    script = os.path.join(ROOT, "bench", "ab_c.py")
+    run = subprocess.run([sys.executable, script, ROOT, ROOT, "--pairs", "2",
+                          "--cflags=-O1", "--", "20,9,3", "7", "float32", "50"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "epoch_c 20,9,3 7 float32 50 0, 2 pairs alternated"
+    for name, line in zip("AB", lines[1:3]):
+        found = re.match(r"  %s .* median ([0-9.]+) s  min ([0-9.]+) s" % name, line)
+        assert found and 0 < float(found.group(2)) <= float(found.group(1)), line
+    found = re.fullmatch(r"  B/A median ([0-9.]+)  range ([0-9.]+)-([0-9.]+)  "
+                         r"\(below 1: B is faster\)", lines[3])
+    assert found and 0 < float(found.group(2)) <= float(found.group(1)) \
+        <= float(found.group(3)), lines[3]
+    bad = subprocess.run([sys.executable, script, ROOT, ROOT],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "usage" in bad.stderr
