@@ -192,6 +192,35 @@ def test_bp2_tiles_match_the_reference(c_backend):
             assert bits(c.params) == want, "%s threads=%d" % (name, threads)
 
 
+def sgd_on_every_path(py, ds, m, eta, seen):
+    """One epoch of the reference network py's C copy and of its float32
+    twin (same seed) on every path and thread count: asserts that each
+    float64 copy ends with the reference's bits and that float32 gives one
+    set of bits everywhere.  seen(c) is asserted first on each copy, under
+    its path and thread count."""
+    start = py.copy(backend="c")
+    py.sgd(ds, 1, m, eta)
+    want = bits(py.params)
+    f32 = set()
+    for name in ISAS:
+        for threads in (0, 2):
+            c = start.copy(backend="c")
+            c32 = pybp.Network(list(py.spec.sizes), list(py.spec.activations),
+                               py.spec.cost, seed=py.seed, backend="c",
+                               dtype="float32")
+            with ccore.use_isa(name):
+                previous = ccore.set_threads(threads)
+                try:
+                    assert seen(c), "%s threads=%d" % (name, threads)
+                    c.sgd(ds, 1, m, eta)
+                    c32.sgd(ds, 1, m, eta)
+                finally:
+                    ccore.set_threads(previous)
+            assert bits(c.params) == want, "%s threads=%d" % (name, threads)
+            f32.add(tuple(c32.params))
+    assert len(f32) == 1
+
+
 @pytest.mark.parametrize("sizes,u8", [([5, 2200, 2], True), ([2, 3, 2200, 2], False)])
 def test_bp4_panels_match_the_reference(c_backend, sizes, u8):
     """BP4 takes a wide layer's columns in panels whose deltas fit in L2
@@ -211,27 +240,8 @@ def test_bp4_panels_match_the_reference(c_backend, sizes, u8):
         ds = pybp.Dataset(x, labels=labels)
     acts = ["sigmoid"] * (len(sizes) - 1)
     py = pybp.Network(sizes, acts, "quadratic", seed=3, backend="python")
-    start = py.copy(backend="c")
     want_grad = bits(py.gradient(ds))
-    py.sgd(ds, 1, m, 3.0)
-    want = bits(py.params)
-    f32 = set()
-    for name in ISAS:
-        for threads in (0, 2):
-            c = start.copy(backend="c")
-            c32 = pybp.Network(sizes, acts, "quadratic", seed=3, backend="c",
-                               dtype="float32")
-            with ccore.use_isa(name):
-                previous = ccore.set_threads(threads)
-                try:
-                    assert bits(c.gradient(ds)) == want_grad, name
-                    c.sgd(ds, 1, m, 3.0)
-                    c32.sgd(ds, 1, m, 3.0)
-                finally:
-                    ccore.set_threads(previous)
-            assert bits(c.params) == want, "%s threads=%d" % (name, threads)
-            f32.add(tuple(c32.params))
-    assert len(f32) == 1
+    sgd_on_every_path(py, ds, m, 3.0, lambda c: bits(c.gradient(ds)) == want_grad)
 
 
 def test_padded_pitches_match_the_reference(c_backend):
@@ -249,28 +259,9 @@ def test_padded_pitches_match_the_reference(c_backend):
                       labels=labels, n_inputs=sizes[0], divisor=255.0)
     acts = ["sigmoid", "relu", "tanh", "sigmoid"]
     py = pybp.Network(sizes, acts, "cross_entropy", seed=4, backend="python")
-    start = py.copy(backend="c")
     want_out = bits([x for row in py.outputs(ds) for x in row])
-    py.sgd(ds, 1, m, 0.1)
-    want = bits(py.params)
-    f32 = set()
-    for name in ISAS:
-        for threads in (0, 2):
-            c = start.copy(backend="c")
-            c32 = pybp.Network(sizes, acts, "cross_entropy", seed=4,
-                               backend="c", dtype="float32")
-            with ccore.use_isa(name):
-                previous = ccore.set_threads(threads)
-                try:
-                    assert bits([x for row in c.outputs(ds) for x in row]) \
-                        == want_out, name
-                    c.sgd(ds, 1, m, 0.1)
-                    c32.sgd(ds, 1, m, 0.1)
-                finally:
-                    ccore.set_threads(previous)
-            assert bits(c.params) == want, "%s threads=%d" % (name, threads)
-            f32.add(tuple(c32.params))
-    assert len(f32) == 1
+    sgd_on_every_path(py, ds, m, 0.1,
+                      lambda c: bits([x for row in c.outputs(ds) for x in row]) == want_out)
 
 
 def test_first_layer_by_columns_matches_the_reference(c_backend):
