@@ -15,7 +15,9 @@
  * 3); prints the best time scaled to a 50,000-example epoch and the
  * GFLOP/s that the step needs (2 n_l n_(l-1) for each layer's forward
  * pass and BP4, and for BP2 on layers 2 .. L).  PYBP_ISA_CODE=N forces an
- * instruction set (pybp.h's PYBP_ISA_* codes).
+ * instruction set (pybp.h's PYBP_ISA_* codes); EPOCH_C_IMAGES=FILE trains
+ * on the images of an uncompressed IDX file (e.g. MNIST's
+ * train-images-idx3-ubyte) instead of random bytes.
  */
 #define _POSIX_C_SOURCE 200809L    /* clock_gettime */
 #include "pybp.h"
@@ -79,6 +81,22 @@ static void *alloc(size_t n)
 DEFINE_RUN(float, pybp_workspace_size_f32, pybp_sgd_epoch_f32)
 DEFINE_RUN(double, pybp_workspace_size, pybp_sgd_epoch)
 
+/* count images of n bytes from an IDX file (its 16-byte header skipped) */
+static int read_images(const char *path, unsigned char *x, size_t count,
+                       size_t n)
+{
+    unsigned char head[16];
+    FILE *f = fopen(path, "rb");
+    int ok = f != NULL && fread(head, 1, 16, f) == 16
+             && fread(x, n, count, f) == count;
+    if (f != NULL)
+        fclose(f);
+    if (!ok)
+        fprintf(stderr, "epoch_c: cannot read %lu images of %lu bytes "
+                "from %s\n", (unsigned long)count, (unsigned long)n, path);
+    return ok;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: epoch_c SIZES M float64|float32 "
@@ -127,10 +145,17 @@ int main(int argc, char **argv)
     if (count < 1 || pybp_nparams(&net, &P) != PYBP_OK)
         return usage();
 
-    /* MNIST-like bytes: about two thirds zero */
+    /* MNIST-like bytes: about two thirds zero; or the first images of
+     * an uncompressed IDX file named by EPOCH_C_IMAGES (real images,
+     * where zero bytes come in runs) */
     x = alloc(count * sizes[0]);
-    for (i = 0; i < count * sizes[0]; i++)
-        x[i] = rng() % 3 == 0 ? (unsigned char)(rng() & 255) : 0;
+    if (getenv("EPOCH_C_IMAGES") != NULL) {
+        if (!read_images(getenv("EPOCH_C_IMAGES"), x, count, sizes[0]))
+            return 2;
+    } else {
+        for (i = 0; i < count * sizes[0]; i++)
+            x[i] = rng() % 3 == 0 ? (unsigned char)(rng() & 255) : 0;
+    }
     labels = alloc(count * sizeof *labels);
     perm = alloc(count * sizeof *perm);
     for (i = 0; i < count; i++) {

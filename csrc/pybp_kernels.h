@@ -58,6 +58,61 @@
     ((u8) ? (in)->table[(ru)[k]] : (ra)[k])
 
 /*
+ * Skipping zero inputs.  A term w a with a = +0.0 (byte 0) is w * 0.0 = +0.0
+ * or -0.0 when w is finite, and adding a zero to a sum that started at
+ * +0.0 never changes it: such a sum is never -0.0 (round to nearest gives
+ * x + (-x) = +0.0, and +0.0 + -0.0 = +0.0), and s + 0.0 = s otherwise.  So
+ * where every other factor is finite, the first layer of byte inputs may
+ * leave out the terms of zero bytes, which are most of an image's, and
+ * keep the reference's bits.  Where a factor is infinite or NaN, its
+ * product with 0.0 is NaN, as in the reference: those blocks take every
+ * term.
+ */
+
+/* 1 when every element of rows rows of nv vectors (pitch elements apart)
+ * is finite: x - x is 0.0 for finite x and NaN for an infinity or a NaN,
+ * and a sum of such differences is 0.0 only if each is. */
+static PYBP_K_INLINE PYBP_K_ATTR int
+PYBP_K(finite)(const real *p, size_t pitch, size_t rows, size_t nv)
+{
+    PYBP_K_V t = PYBP_K_ZERO, v;
+    real lanes[PYBP_K_VW];
+    size_t r, j;
+    int i;
+    for (r = 0; r < rows; r++)
+        for (j = 0; j < nv; j++) {
+            v = PYBP_K_LD(p + r * pitch + j * PYBP_K_VW);
+            t += v - v;
+        }
+    memcpy(lanes, &t, sizeof lanes);
+    for (i = 0; i < PYBP_K_VW; i++)
+        if (lanes[i] != 0.0)
+            return 0;
+    return 1;
+}
+
+/* 1 when bytes k0 .. k1-1 (at most 8) of all n rows r[] are 0. */
+static PYBP_K_INLINE int
+PYBP_K(zero_bytes)(const unsigned char *const *r, int n, size_t k0,
+                   size_t k1)
+{
+    uint64_t o = 0, b;
+    size_t k;
+    int x;
+    if (k1 - k0 == 8) {
+        for (x = 0; x < n; x++) {
+            memcpy(&b, r[x] + k0, 8);
+            o |= b;
+        }
+    } else {
+        for (x = 0; x < n; x++)
+            for (k = k0; k < k1; k++)
+                o |= r[x][k];
+    }
+    return o == 0;
+}
+
+/*
  * One register block of the feedforward equation z = W a + b:
  *   z[x][j] = (0.0 + Wt[0][j] a[x][0] + ... + Wt[nin-1][j] a[x][nin-1]) + b[j]
  * for the xb examples x0 .. x0+xb-1 of `in` and jb vectors of outputs.  W,
@@ -68,12 +123,13 @@
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
                       size_t nin, const pybp__src *in, size_t x0, real *z,
-                      size_t zp, const int u8, const int xb, const int jb)
+                      size_t zp, int skip, const int u8, const int xb,
+                      const int jb)
 {
     PYBP_K_V acc[8][4], w[4];
     const real *ra[8];
     const unsigned char *ru[8];
-    size_t k;
+    size_t k, c0, c1;
     int x, j;
     for (x = 0; x < xb; x++) {
         ra[x] = u8 ? NULL : pybp__in_row(in, x0 + (size_t)x);
@@ -81,13 +137,20 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
         for (j = 0; j < jb; j++)
             acc[x][j] = PYBP_K_ZERO;
     }
-    for (k = 0; k < nin; k++) {
-        for (j = 0; j < jb; j++)
-            w[j] = PYBP_K_LD(W + k * wp + (size_t)j * PYBP_K_VW);
-        for (x = 0; x < xb; x++) {
-            real ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
+    /* inputs by chunks of 8, a chunk whose bytes are 0 in all xb examples
+     * left out when skip (W finite, see PYBP_K(finite)) */
+    for (c0 = 0; c0 < nin; c0 = c1) {
+        c1 = nin - c0 < 8 ? nin : c0 + 8;
+        if (u8 && skip && PYBP_K(zero_bytes)(ru, xb, c0, c1))
+            continue;
+        for (k = c0; k < c1; k++) {
             for (j = 0; j < jb; j++)
-                acc[x][j] += w[j] * ak;
+                w[j] = PYBP_K_LD(W + k * wp + (size_t)j * PYBP_K_VW);
+            for (x = 0; x < xb; x++) {
+                real ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
+                for (j = 0; j < jb; j++)
+                    acc[x][j] += w[j] * ak;
+            }
         }
     }
     for (x = 0; x < xb; x++)
@@ -101,7 +164,8 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
         if ((X) <= ((J) <= 2 ? PYBP_K_XB2 : PYBP_K_XB) && (J) <= PYBP_K_JB) \
             PYBP_K(forward_block)(W + j0 * PYBP_K_VW, wp,                   \
                                   b + j0 * PYBP_K_VW, nin, in, x,           \
-                                  z + x * zp + j0 * PYBP_K_VW, zp, U, X, J); \
+                                  z + x * zp + j0 * PYBP_K_VW, zp, skip,    \
+                                  U, X, J);                                 \
         break;
 #define PYBP_K_FWD_CASES(U, X) PYBP_K_FWD_CASE(U, X, 1) \
     PYBP_K_FWD_CASE(U, X, 2) PYBP_K_FWD_CASE(U, X, 3) PYBP_K_FWD_CASE(U, X, 4)
@@ -131,13 +195,22 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
      * spans of a few examples go through every column block while their
      * inputs stay in L1; otherwise each column block (in L2) goes through
      * all the examples. */
+    int all = 1, skip = 1;
     span = (x1 - x0) * (in->u8 != NULL ? 1 : sizeof(real))
            > nvec * PYBP_K_VW * sizeof(real) ? PYBP_K_SPAN : x1 - x0;
+    /* Byte inputs skip zero chunks where W is finite: checked once here
+     * when spans go through all of W, else column block by column block
+     * (as each goes into the cache to be used). */
+    if (in->u8 != NULL && span < x1 - x0)
+        all = PYBP_K(finite)(W, wp, nin, nvec);
     for (s0 = x0; s0 < x1; s0 = s1) {
         s1 = x1 - s0 < span ? x1 : s0 + span;
         for (j0 = 0; j0 < nvec; j0 += jb) {
             jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
             xm = jb <= 2 ? PYBP_K_XB2 : PYBP_K_XB;
+            if (in->u8 != NULL)
+                skip = span < x1 - x0 ? all
+                       : PYBP_K(finite)(W + j0 * PYBP_K_VW, wp, nin, jb);
             for (x = s0; x < s1; x += xb) {
                 xb = s1 - x < xm ? s1 - x : xm;
                 if (in->u8 != NULL) {
@@ -165,12 +238,13 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
                   const real *d, size_t dp, size_t m, real decay,
-                  real step, const int update, const int u8,
+                  real step, int skip, const int update, const int u8,
                   const int kb, const int jb)
 {
     PYBP_K_V s[8][4], dv[4];
     size_t x;
     int k, j;
+    unsigned o;
     for (k = 0; k < kb; k++)
         for (j = 0; j < jb; j++)
             s[k][j] = update ? PYBP_K_ZERO
@@ -179,6 +253,12 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
     for (x = 0; x < m; x++) {
         const real *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
         const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
+        if (u8 && skip) {   /* all kb bytes 0: no term (d finite) */
+            for (o = 0, k = 0; k < kb; k++)
+                o |= ru[k];
+            if (o == 0)
+                continue;
+        }
         for (j = 0; j < jb; j++)
             dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
         for (k = 0; k < kb; k++) {
@@ -203,7 +283,7 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
         if ((J) <= PYBP_K_JB)                                               \
             PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
                               dq + (j0 - jq) * PYBP_K_VW, dqp, m, decay,    \
-                              step, UPD,                                    \
+                              step, skip, UPD,                              \
                               U, K, J);                                     \
         break;
 #define PYBP_K_BP4_CASES(UPD, U, K) PYBP_K_BP4_CASE(UPD, U, K, 1)           \
@@ -231,6 +311,7 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
 {
     size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
     const real *dq;
+    int skip;
     /* Panels of pv vectors of columns, whose deltas (m rows) stay in L2
      * while every row k of the panel is summed; one panel when a whole row
      * fits (W is then read row after row, as stored).  The deltas of a
@@ -240,6 +321,10 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
         dq = dpk != NULL ? dpk + p0 * PYBP_K_VW * m : d;
         dqp = dpk != NULL ? (p1 - p0) * PYBP_K_VW : dp;
         jq = dpk != NULL ? p0 : 0;
+        /* byte inputs: examples whose kb bytes are 0 skipped where the
+         * panel's deltas are finite (see PYBP_K(finite)) */
+        skip = in->u8 != NULL
+               && PYBP_K(finite)(dq + (p0 - jq) * PYBP_K_VW, dqp, m, p1 - p0);
         for (k = k0; k < k1; k += kb) {
             kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
             for (j0 = p0; j0 < p1; j0 += jb) {

@@ -12,6 +12,7 @@ path and thread count against each other on a network too wide for the
 reference.
 """
 
+import math
 import os
 import random
 import subprocess
@@ -298,3 +299,89 @@ def test_first_layer_by_columns_matches_the_reference(c_backend):
             assert bits(c.gradient(ds)) == want_grad
             f32.add(tuple(c32.params))
     assert len(f32) == 1
+
+
+def image_bytes(rng, count, n):
+    """count rows of n bytes shaped like scanned images: zero but for a
+    few runs of nonzero bytes, some rows blank, some with only their last
+    byte set (the end of a row is a short chunk for the C core's skipping
+    of zero inputs)."""
+    out = bytearray(count * n)
+    for x in range(count):
+        row = x * n
+        kind = x % 5
+        if kind == 0:
+            continue                      # a blank image
+        if kind == 1:
+            out[row + n - 1] = rng.randrange(1, 256)
+            continue
+        for _ in range(rng.randrange(1, 4)):
+            start = rng.randrange(n)
+            for k in range(start, min(n, start + rng.randrange(1, 12))):
+                out[row + k] = rng.randrange(256)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("sizes,count,m", [
+    ([70, 37, 3], 60, 20),      # W^1 by column blocks, examples inside
+    ([70, 3, 2], 200, 100),     # examples by spans, all of W^1 inside
+    ([1100, 130, 3], 24, 8),    # W^1 by columns on worker threads
+])
+def test_zero_inputs_skipped_with_the_reference_bits(c_backend, sizes, count, m):
+    """The first layer of byte inputs leaves out the terms of zero bytes
+    (chunks of 8 inputs zero in all of a register block's examples in the
+    forward pass; examples whose bytes of a block of rows are zero in BP4),
+    which changes no sum.  Image-like bytes, every path and thread count:
+    the reference's outputs, gradient and SGD bits; float32, one set of
+    bits everywhere."""
+    rng = random.Random(sizes[0] + m)
+    ds = pybp.Dataset(image_bytes(rng, count, sizes[0]),
+                      labels=[rng.randrange(sizes[-1]) for _ in range(count)],
+                      n_inputs=sizes[0], divisor=255.0)
+    py = pybp.Network(sizes, ["sigmoid", "relu"], "quadratic", seed=7, backend="python")
+    want_out = bits([x for row in py.outputs(ds) for x in row])
+    want_grad = bits(py.gradient(ds))
+    sgd_on_every_path(py, ds, m, 0.5,
+                      lambda c: (bits([x for row in c.outputs(ds) for x in row]) == want_out
+                                 and bits(c.gradient(ds)) == want_grad))
+
+
+@pytest.mark.parametrize("acts,big,eta", [(["tanh", "relu"], 5e153, 300.0),
+                                          (["relu", "relu"], 1.79e308, 3.0)])
+def test_zero_inputs_times_infinity_stay_nan(c_backend, acts, big, eta):
+    """0 times an infinity is NaN, so zero inputs are skipped only where
+    the other factor is finite.  Large weights from hidden unit 0 to the
+    ReLU outputs make the first layer's deltas huge in the first
+    mini-batch, whose only nonzero input is input 0.  With big = 5e153
+    they are finite, the step for input 0 overflows, and W^1's infinities
+    meet zero inputs in the next batches' forward pass (tanh carries the
+    NaN on).  With big = 1.79e308 the deltas themselves are infinite and
+    meet zero inputs in BP4.  Every path and thread count: the reference's
+    NaNs and infinities, bit for bit."""
+    from pybp._kernels import reference
+    rng = random.Random(int(big > 1e300))
+    sizes, count, m = [40, 20, 3], 30, 10
+    x = bytearray(image_bytes(rng, count, sizes[0]))
+    x[:m * sizes[0]] = bytes(m * sizes[0])
+    for row in range(count):     # batch 1: only input 0; the rest: 0 .. 7 zero
+        x[row * sizes[0]:row * sizes[0] + 8] = bytes([255 if row < m else 0]) + bytes(7)
+    ds = pybp.Dataset(bytes(x), labels=[rng.randrange(3) for _ in range(count)],
+                      n_inputs=sizes[0], divisor=255.0)
+    net = pybp.Network(sizes, acts, seed=2, backend="python")
+    spec, start = net.spec, net.params
+    w2 = spec.weight_views(start)[1]
+    for j in range(sizes[2]):
+        w2[j, 0] = big
+    spec.bias_views(start)[0][0] = 1.0       # hidden unit 0 is on
+    perm = list(range(count))
+    want = type(start)(start.typecode, start)
+    want_total = reference.sgd_epoch(spec, want, ds, perm, m, eta, 0.0, count)
+    assert any(math.isnan(v) for v in want)          # 0 * inf happened
+    for name in ISAS:
+        for threads in (0, 2):
+            got = type(start)(start.typecode, start)
+            with ccore.use_isa(name):
+                total = ccore.sgd_epoch(spec, got, ds, perm, m, eta, 0.0, count,
+                                        0.0, threads)
+            assert bits(got) == bits(want), "%s threads=%d" % (name, threads)
+            assert bits([total]) == bits([want_total]), "%s threads=%d" % (name, threads)
