@@ -237,34 +237,30 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
  * pybp__bp4_block_avx512 */
 static PYBP_K_INLINE PYBP_K_ATTR void
 PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
-                  const real *d, size_t dp, size_t m, real decay,
-                  real step, int skip, const int update, const int u8,
-                  const int kb, const int jb)
+                  const real *d, size_t dp, size_t n, const uint32_t *xs,
+                  real decay, real step, const int update, const int u8,
+                  const int listed, const int kb, const int jb)
 {
     PYBP_K_V s[8][4], dv[4];
-    size_t x;
+    size_t i, x;
     int k, j;
-    unsigned o;
     for (k = 0; k < kb; k++)
         for (j = 0; j < jb; j++)
             s[k][j] = update ? PYBP_K_ZERO
                              : PYBP_K_LD(W + (size_t)k * wp
                                          + (size_t)j * PYBP_K_VW);
-    for (x = 0; x < m; x++) {
-        const real *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
-        const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
-        if (u8 && skip) {   /* all kb bytes 0: no term (d finite) */
-            for (o = 0, k = 0; k < kb; k++)
-                o |= ru[k];
-            if (o == 0)
-                continue;
-        }
-        for (j = 0; j < jb; j++)
-            dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
-        for (k = 0; k < kb; k++) {
-            real ak = PYBP_K_IN(u8, in, ra, ru, k);
+    for (i = 0; i < n; i++) {
+        x = listed ? xs[i] : i;
+        {
+            const real *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
+            const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
             for (j = 0; j < jb; j++)
-                s[k][j] += dv[j] * ak;
+                dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
+            for (k = 0; k < kb; k++) {
+                real ak = PYBP_K_IN(u8, in, ra, ru, k);
+                for (j = 0; j < jb; j++)
+                    s[k][j] += dv[j] * ak;
+            }
         }
     }
     for (k = 0; k < kb; k++)
@@ -278,23 +274,48 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
 }
 
 /* Blocks of KB rows, or of 1 row for the few left at the end (KB >= 2). */
-#define PYBP_K_BP4_CASE(UPD, U, K, J)                                       \
+#define PYBP_K_BP4_CASE(UPD, U, LS, K, J)                                   \
     case ((K) > 1) * 4 + (J) - 1:                                           \
         if ((J) <= PYBP_K_JB)                                               \
             PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
-                              dq + (j0 - jq) * PYBP_K_VW, dqp, m, decay,    \
-                              step, skip, UPD,                              \
-                              U, K, J);                                     \
+                              dq + (j0 - jq) * PYBP_K_VW, dqp, nx, xs,      \
+                              decay, step, UPD, U, LS, K, J);               \
         break;
-#define PYBP_K_BP4_CASES(UPD, U, K) PYBP_K_BP4_CASE(UPD, U, K, 1)           \
-    PYBP_K_BP4_CASE(UPD, U, K, 2) PYBP_K_BP4_CASE(UPD, U, K, 3)             \
-    PYBP_K_BP4_CASE(UPD, U, K, 4)
-#define PYBP_K_BP4_SWITCH(UPD, U)                                           \
+#define PYBP_K_BP4_CASES(UPD, U, LS, K) PYBP_K_BP4_CASE(UPD, U, LS, K, 1)   \
+    PYBP_K_BP4_CASE(UPD, U, LS, K, 2) PYBP_K_BP4_CASE(UPD, U, LS, K, 3)     \
+    PYBP_K_BP4_CASE(UPD, U, LS, K, 4)
+#define PYBP_K_BP4_SWITCH(UPD, U, LS)                                       \
     switch ((kb > 1) * 4 + jb - 1) {                                        \
-    PYBP_K_BP4_CASES(UPD, U, 1) PYBP_K_BP4_CASES(UPD, U, PYBP_K_KB)         \
+    PYBP_K_BP4_CASES(UPD, U, LS, 1) PYBP_K_BP4_CASES(UPD, U, LS, PYBP_K_KB) \
     default:                                                                \
         break;                                                              \
     }
+
+/* Examples per mini-batch up to which BP4 lists the examples of a block
+ * of rows whose bytes are not all 0 (PYBP_K(nonzero)); 16 KiB of stack. */
+#define PYBP_K_LISTMAX 4096
+
+/* The examples x < m (ascending) with a nonzero byte among bytes k ..
+ * k+kb-1 of their row, into xs; returns their count. */
+static PYBP_K_INLINE size_t
+PYBP_K(nonzero)(const pybp__src *in, size_t m, size_t k, size_t kb,
+                uint32_t *xs)
+{
+    size_t x, n = 0, i;
+    for (x = 0; x < m; x++) {
+        const unsigned char *ru = pybp__in_u8row(in, x) + k;
+        unsigned o = 0;
+        if (kb == PYBP_K_KB)
+            for (i = 0; i < PYBP_K_KB; i++)
+                o |= ru[i];
+        else
+            for (i = 0; i < kb; i++)
+                o |= ru[i];
+        xs[n] = (uint32_t)x;     /* kept only when o != 0 */
+        n += o != 0;
+    }
+    return n;
+}
 
 /*
  * BP4 with the update, rows k0 .. k1-1 of Wt: each weight's batch sum
@@ -309,9 +330,14 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
             const real *d, size_t dp, const real *dpk, size_t m,
             size_t k0, size_t k1, real decay, real step, int update)
 {
-    size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
+    size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp, nx;
     const real *dq;
+    uint32_t list[PYBP_K_LISTMAX];
+    unsigned char dense[512];          /* bit kq: block kq took all rows */
+    const uint32_t *xs;
+    size_t kq;
     int skip;
+    memset(dense, 0, sizeof dense);
     /* Panels of pv vectors of columns, whose deltas (m rows) stay in L2
      * while every row k of the panel is summed; one panel when a whole row
      * fits (W is then read row after row, as stored).  The deltas of a
@@ -321,22 +347,41 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
         dq = dpk != NULL ? dpk + p0 * PYBP_K_VW * m : d;
         dqp = dpk != NULL ? (p1 - p0) * PYBP_K_VW : dp;
         jq = dpk != NULL ? p0 : 0;
-        /* byte inputs: examples whose kb bytes are 0 skipped where the
-         * panel's deltas are finite (see PYBP_K(finite)) */
-        skip = in->u8 != NULL
+        /* byte inputs: a block of rows sums over the examples whose
+         * bytes there are not all 0, when the panel's deltas are finite
+         * (PYBP_K(finite)) and that leaves out enough of them to pay */
+        skip = in->u8 != NULL && m <= PYBP_K_LISTMAX
                && PYBP_K(finite)(dq + (p0 - jq) * PYBP_K_VW, dqp, m, p1 - p0);
         for (k = k0; k < k1; k += kb) {
             kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
+            nx = m;
+            xs = NULL;
+            kq = (k - k0) / PYBP_K_KB;   /* a dense block stays dense in */
+            if (skip && (p0 == 0 || kq >= 8 * sizeof dense   /* the next */
+                         || !(dense[kq / 8] >> kq % 8 & 1))) {  /* panels */
+                nx = PYBP_K(nonzero)(in, m, k, kb, list);
+                xs = nx < m - m / 8 ? list : NULL;
+                nx = xs != NULL ? nx : m;
+                if (p0 == 0 && kq < 8 * sizeof dense)
+                    dense[kq / 8] = (unsigned char)((dense[kq / 8]
+                                     & ~(1u << kq % 8)) | (xs == NULL) << kq % 8);
+            }
             for (j0 = p0; j0 < p1; j0 += jb) {
                 jb = p1 - j0 < PYBP_K_JB ? p1 - j0 : PYBP_K_JB;
-                if (update && in->u8 != NULL) {
-                    PYBP_K_BP4_SWITCH(1, 1)
+                if (in->u8 != NULL && xs != NULL) {
+                    if (update) {
+                        PYBP_K_BP4_SWITCH(1, 1, 1)
+                    } else {
+                        PYBP_K_BP4_SWITCH(0, 1, 1)
+                    }
+                } else if (update && in->u8 != NULL) {
+                    PYBP_K_BP4_SWITCH(1, 1, 0)
                 } else if (update) {
-                    PYBP_K_BP4_SWITCH(1, 0)
+                    PYBP_K_BP4_SWITCH(1, 0, 0)
                 } else if (in->u8 != NULL) {
-                    PYBP_K_BP4_SWITCH(0, 1)
+                    PYBP_K_BP4_SWITCH(0, 1, 0)
                 } else {
-                    PYBP_K_BP4_SWITCH(0, 0)
+                    PYBP_K_BP4_SWITCH(0, 0, 0)
                 }
             }
         }
@@ -958,6 +1003,7 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_BP4_CASE
 #undef PYBP_K_BP4_CASES
 #undef PYBP_K_BP4_SWITCH
+#undef PYBP_K_LISTMAX
 #undef PYBP_K_FUSED_CASE
 #undef PYBP_K_FUSED_CASES
 #undef PYBP_K_FUSED_SWITCH
