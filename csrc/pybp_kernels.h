@@ -91,26 +91,50 @@ PYBP_K(finite)(const real *p, size_t pitch, size_t rows, size_t nv)
     return 1;
 }
 
-/* 1 when bytes k0 .. k1-1 (at most 8) of all n rows r[] are 0. */
-static PYBP_K_INLINE int
-PYBP_K(zero_bytes)(const unsigned char *const *r, int n, size_t k0,
-                   size_t k1)
+/* Bit i set when byte k0 + i (k0 + i < k1 <= k0 + 8) of some of the n
+ * rows r[] is not 0.  On little-endian machines eight bytes at a time:
+ * the high bit of each byte of b | ((b & 0x7f..) + 0x7f..) is set when the
+ * byte is not 0 (no carry leaves a byte), and a multiply gathers byte i's
+ * bit into bit 56 + i. */
+static PYBP_K_INLINE unsigned
+PYBP_K(nonzero8)(const unsigned char *const *r, int n, size_t k0,
+                 size_t k1)
 {
-    uint64_t o = 0, b;
+    unsigned bits = 0;
     size_t k;
     int x;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (k1 - k0 == 8) {
+        const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fu, hi = 0x8080808080808080u;
+        uint64_t o = 0, b;
         for (x = 0; x < n; x++) {
             memcpy(&b, r[x] + k0, 8);
             o |= b;
         }
-    } else {
-        for (x = 0; x < n; x++)
-            for (k = k0; k < k1; k++)
-                o |= r[x][k];
+        o = (o | ((o & lo7) + lo7)) & hi;
+        return (unsigned)(((o >> 7) * 0x0102040810204080u) >> 56);
     }
-    return o == 0;
+#endif
+    for (k = k0; k < k1; k++)
+        for (x = 0; x < n; x++)
+            if (r[x][k] != 0)
+                bits |= 1u << (k - k0);
+    return bits;
 }
+
+/* The index of the lowest set bit of a nonzero b < 256. */
+#if defined(__GNUC__)
+#define PYBP_K_CTZ(b) ((size_t)__builtin_ctz(b))
+#else
+static size_t PYBP_K(ctz)(unsigned b)
+{
+    size_t i = 0;
+    while (!(b >> i & 1u))
+        i++;
+    return i;
+}
+#define PYBP_K_CTZ(b) PYBP_K(ctz)(b)
+#endif
 
 /*
  * One register block of the feedforward equation z = W a + b:
@@ -129,7 +153,7 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
     PYBP_K_V acc[8][4], w[4];
     const real *ra[8];
     const unsigned char *ru[8];
-    size_t k, c0, c1;
+    size_t k, c0;
     int x, j;
     for (x = 0; x < xb; x++) {
         ra[x] = u8 ? NULL : pybp__in_row(in, x0 + (size_t)x);
@@ -137,22 +161,33 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
         for (j = 0; j < jb; j++)
             acc[x][j] = PYBP_K_ZERO;
     }
-    /* inputs by chunks of 8, a chunk whose bytes are 0 in all xb examples
-     * left out when skip (W finite, see PYBP_K(finite)) */
-    for (c0 = 0; c0 < nin; c0 = c1) {
-        c1 = nin - c0 < 8 ? nin : c0 + 8;
-        if (u8 && skip && PYBP_K(zero_bytes)(ru, xb, c0, c1))
-            continue;
-        for (k = c0; k < c1; k++) {
-            for (j = 0; j < jb; j++)
-                w[j] = PYBP_K_LD(W + k * wp + (size_t)j * PYBP_K_VW);
-            for (x = 0; x < xb; x++) {
-                real ak = PYBP_K_IN(u8, in, ra[x], ru[x], k);
-                for (j = 0; j < jb; j++)
-                    acc[x][j] += w[j] * ak;
+#define PYBP_K_FWD_TERM(k)                                                  \
+    do {                                                                    \
+        for (j = 0; j < jb; j++)                                            \
+            w[j] = PYBP_K_LD(W + (k) * wp + (size_t)j * PYBP_K_VW);         \
+        for (x = 0; x < xb; x++) {                                          \
+            real ak = PYBP_K_IN(u8, in, ra[x], ru[x], (k));                 \
+            for (j = 0; j < jb; j++)                                        \
+                acc[x][j] += w[j] * ak;                                     \
+        }                                                                   \
+    } while (0)
+    if (u8 && skip) {
+        /* the inputs k whose byte is 0 in all xb examples left out (W
+         * finite, see PYBP_K(finite)), found 8 at a time */
+        for (c0 = 0; c0 < nin; c0 += 8) {
+            unsigned bits = PYBP_K(nonzero8)(ru, xb, c0,
+                                              nin - c0 < 8 ? nin : c0 + 8);
+            while (bits != 0) {
+                k = c0 + PYBP_K_CTZ(bits);
+                bits &= bits - 1;
+                PYBP_K_FWD_TERM(k);
             }
         }
+    } else {
+        for (k = 0; k < nin; k++)
+            PYBP_K_FWD_TERM(k);
     }
+#undef PYBP_K_FWD_TERM
     for (x = 0; x < xb; x++)
         for (j = 0; j < jb; j++)
             PYBP_K_ST(z + (size_t)x * zp + (size_t)j * PYBP_K_VW,
@@ -997,6 +1032,7 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_LD
 #undef PYBP_K_ST
 #undef PYBP_K_IN
+#undef PYBP_K_CTZ
 #undef PYBP_K_FWD_CASE
 #undef PYBP_K_FWD_CASES
 #undef PYBP_K_FWD_SWITCH
