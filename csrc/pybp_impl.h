@@ -335,6 +335,7 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K_XB2 3
 #define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
+#define PYBP_K_FJB8 4
 #define PYBP_K_KB 3
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
@@ -361,6 +362,7 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_XB2 6
 #define PYBP_K_SPAN 24
 #define PYBP_K_JB 2
+#define PYBP_K_FJB8 2
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
@@ -385,6 +387,7 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_XB2 8
 #define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
+#define PYBP_K_FJB8 8
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
@@ -409,6 +412,7 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_XB2 8
 #define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
+#define PYBP_K_FJB8 4
 #define PYBP_K_KB 6
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4

@@ -18,6 +18,7 @@
  *   PYBP_K_SPAN    examples per span of the forward pass when their inputs
  *                  outweigh the weights (a multiple of XB and XB2)
  *   PYBP_K_JB      vectors of outputs per register block (<= 4)
+ *   PYBP_K_FJB8    the same in the forward pass (<= 8)
  *   PYBP_K_KB      weight rows per register block in BP4 (<= 8)
  *   PYBP_K_FXB, PYBP_K_FJB  examples (<= 4) and vectors (<= 4) per block
  *                  when the update is fused with the next mini-batch's
@@ -150,7 +151,7 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
                       size_t zp, int skip, const int u8, const int xb,
                       const int jb)
 {
-    PYBP_K_V acc[8][4], w[4];
+    PYBP_K_V acc[8][8], w[8];
     const real *ra[8];
     const unsigned char *ru[8];
     size_t k, c0;
@@ -194,18 +195,25 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
                       acc[x][j] + PYBP_K_LD(b + (size_t)j * PYBP_K_VW));
 }
 
+/* Examples per forward block of J vectors: XB2 up to 2 vectors, else XB,
+ * fewer for blocks wider than 4 vectors (about XB * 4 accumulators). */
+#define PYBP_K_FWD_XM(J) ((J) <= 2 ? PYBP_K_XB2 \
+                          : (J) <= 4 ? PYBP_K_XB : PYBP_K_XB * 4 / (J))
 #define PYBP_K_FWD_CASE(U, X, J)                                            \
-    case (X) * 8 + (J) - 1:                                                 \
-        if ((X) <= ((J) <= 2 ? PYBP_K_XB2 : PYBP_K_XB) && (J) <= PYBP_K_JB) \
+    case ((X) - 1) * 8 + (J) - 1:                                           \
+        if ((X) <= PYBP_K_FWD_XM(J) && (J) <= PYBP_K_FJB8)                  \
             PYBP_K(forward_block)(W + j0 * PYBP_K_VW, wp,                   \
                                   b + j0 * PYBP_K_VW, nin, in, x,           \
                                   z + x * zp + j0 * PYBP_K_VW, zp, skip,    \
                                   U, X, J);                                 \
         break;
-#define PYBP_K_FWD_CASES(U, X) PYBP_K_FWD_CASE(U, X, 1) \
-    PYBP_K_FWD_CASE(U, X, 2) PYBP_K_FWD_CASE(U, X, 3) PYBP_K_FWD_CASE(U, X, 4)
+#define PYBP_K_FWD_CASES(U, X) PYBP_K_FWD_CASE(U, X, 1)                     \
+    PYBP_K_FWD_CASE(U, X, 2) PYBP_K_FWD_CASE(U, X, 3)                       \
+    PYBP_K_FWD_CASE(U, X, 4) PYBP_K_FWD_CASE(U, X, 5)                       \
+    PYBP_K_FWD_CASE(U, X, 6) PYBP_K_FWD_CASE(U, X, 7)                       \
+    PYBP_K_FWD_CASE(U, X, 8)
 #define PYBP_K_FWD_SWITCH(U)                                                \
-    switch (xb * 8 + jb - 1) {                                              \
+    switch ((xb - 1) * 8 + jb - 1) {                                        \
     PYBP_K_FWD_CASES(U, 1) PYBP_K_FWD_CASES(U, 2) PYBP_K_FWD_CASES(U, 3)    \
     PYBP_K_FWD_CASES(U, 4) PYBP_K_FWD_CASES(U, 5) PYBP_K_FWD_CASES(U, 6)    \
     PYBP_K_FWD_CASES(U, 7) PYBP_K_FWD_CASES(U, 8)                           \
@@ -241,8 +249,8 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
     for (s0 = x0; s0 < x1; s0 = s1) {
         s1 = x1 - s0 < span ? x1 : s0 + span;
         for (j0 = 0; j0 < nvec; j0 += jb) {
-            jb = nvec - j0 < PYBP_K_JB ? nvec - j0 : PYBP_K_JB;
-            xm = jb <= 2 ? PYBP_K_XB2 : PYBP_K_XB;
+            jb = nvec - j0 < PYBP_K_FJB8 ? nvec - j0 : PYBP_K_FJB8;
+            xm = PYBP_K_FWD_XM(jb);
             if (in->u8 != NULL)
                 skip = span < x1 - x0 ? all
                        : PYBP_K(finite)(W + j0 * PYBP_K_VW, wp, nin, jb);
@@ -1035,6 +1043,8 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_CTZ
 #undef PYBP_K_FWD_CASE
 #undef PYBP_K_FWD_CASES
+#undef PYBP_K_FWD_XM
+#undef PYBP_K_FJB8
 #undef PYBP_K_FWD_SWITCH
 #undef PYBP_K_BP4_CASE
 #undef PYBP_K_BP4_CASES
