@@ -290,7 +290,8 @@ typedef struct pybp__kern {
 /*
  * BP4's column panels for a batch of m examples, in vectors of vw
  * elements: as many as keep the panel's m rows of deltas within
- * PYBP__PANEL_BYTES, a multiple of 4 (of every path's JB), at least 4.
+ * PYBP__PANEL_BYTES, a multiple of 8 (of every path's BP4 block), at
+ * least 8.
  * A layer whose rows of deltas are wider has them also stored panel by
  * panel (pybp__pack()), so that BP4 reads each panel as one contiguous
  * block instead of one short piece per example a row's pitch apart (which
@@ -299,7 +300,7 @@ typedef struct pybp__kern {
 static size_t pybp__panel(size_t m, size_t vw)
 {
     size_t pv = PYBP__PANEL_BYTES / (m * vw * sizeof(real) + 1);
-    return pv < 4 ? 4 : pv - pv % 4;
+    return pv < 8 ? 8 : pv - pv % 8;
 }
 
 /* The size of W^1 beyond which worker threads compute the first layer by
@@ -337,6 +338,7 @@ typedef real pybp__v16u __attribute__((vector_size(16),
 #define PYBP_K_JB 4
 #define PYBP_K_FJB8 4
 #define PYBP_K_KB 3
+#define PYBP_K_BJB 4
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
 #define PYBP_K_BKB 6
@@ -364,6 +366,7 @@ typedef real pybp__v32u __attribute__((vector_size(32),
 #define PYBP_K_JB 2
 #define PYBP_K_FJB8 2
 #define PYBP_K_KB 6
+#define PYBP_K_BJB 2
 #define PYBP_K_FXB 2
 #define PYBP_K_FJB 2
 #define PYBP_K_BKB 6
@@ -388,7 +391,8 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_SPAN 24
 #define PYBP_K_JB 4
 #define PYBP_K_FJB8 8
-#define PYBP_K_KB 6
+#define PYBP_K_KB 3
+#define PYBP_K_BJB 8
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
 #define PYBP_K_BKB 6
@@ -414,6 +418,7 @@ typedef real pybp__v64u __attribute__((vector_size(64),
 #define PYBP_K_JB 4
 #define PYBP_K_FJB8 4
 #define PYBP_K_KB 6
+#define PYBP_K_BJB 4
 #define PYBP_K_FXB 3
 #define PYBP_K_FJB 4
 #define PYBP_K_BKB 6

@@ -20,6 +20,7 @@
  *   PYBP_K_JB      vectors of outputs per register block (<= 4)
  *   PYBP_K_FJB8    the same in the forward pass (<= 8)
  *   PYBP_K_KB      weight rows per register block in BP4 (<= 8)
+ *   PYBP_K_BJB     vectors of columns per register block in BP4 (<= 8)
  *   PYBP_K_FXB, PYBP_K_FJB  examples (<= 4) and vectors (<= 4) per block
  *                  when the update is fused with the next mini-batch's
  *                  forward pass
@@ -284,7 +285,7 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
                   real decay, real step, const int update, const int u8,
                   const int listed, const int kb, const int jb)
 {
-    PYBP_K_V s[8][4], dv[4];
+    PYBP_K_V s[8][8], dv[8];
     size_t i, x;
     int k, j;
     for (k = 0; k < kb; k++)
@@ -318,17 +319,19 @@ PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
 
 /* Blocks of KB rows, or of 1 row for the few left at the end (KB >= 2). */
 #define PYBP_K_BP4_CASE(UPD, U, LS, K, J)                                   \
-    case ((K) > 1) * 4 + (J) - 1:                                           \
-        if ((J) <= PYBP_K_JB)                                               \
+    case ((K) > 1) * 8 + (J) - 1:                                           \
+        if ((J) <= PYBP_K_BJB)                                              \
             PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
                               dq + (j0 - jq) * PYBP_K_VW, dqp, nx, xs,      \
                               decay, step, UPD, U, LS, K, J);               \
         break;
 #define PYBP_K_BP4_CASES(UPD, U, LS, K) PYBP_K_BP4_CASE(UPD, U, LS, K, 1)   \
     PYBP_K_BP4_CASE(UPD, U, LS, K, 2) PYBP_K_BP4_CASE(UPD, U, LS, K, 3)     \
-    PYBP_K_BP4_CASE(UPD, U, LS, K, 4)
+    PYBP_K_BP4_CASE(UPD, U, LS, K, 4) PYBP_K_BP4_CASE(UPD, U, LS, K, 5)     \
+    PYBP_K_BP4_CASE(UPD, U, LS, K, 6) PYBP_K_BP4_CASE(UPD, U, LS, K, 7)     \
+    PYBP_K_BP4_CASE(UPD, U, LS, K, 8)
 #define PYBP_K_BP4_SWITCH(UPD, U, LS)                                       \
-    switch ((kb > 1) * 4 + jb - 1) {                                        \
+    switch ((kb > 1) * 8 + jb - 1) {                                        \
     PYBP_K_BP4_CASES(UPD, U, LS, 1) PYBP_K_BP4_CASES(UPD, U, LS, PYBP_K_KB) \
     default:                                                                \
         break;                                                              \
@@ -410,7 +413,7 @@ PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
                                      & ~(1u << kq % 8)) | (xs == NULL) << kq % 8);
             }
             for (j0 = p0; j0 < p1; j0 += jb) {
-                jb = p1 - j0 < PYBP_K_JB ? p1 - j0 : PYBP_K_JB;
+                jb = p1 - j0 < PYBP_K_BJB ? p1 - j0 : PYBP_K_BJB;
                 if (in->u8 != NULL && xs != NULL) {
                     if (update) {
                         PYBP_K_BP4_SWITCH(1, 1, 1)
@@ -1034,6 +1037,7 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_SPAN
 #undef PYBP_K_JB
 #undef PYBP_K_KB
+#undef PYBP_K_BJB
 #undef PYBP_K_FXB
 #undef PYBP_K_FJB
 #undef PYBP_K_ZERO
