@@ -525,10 +525,9 @@ class Network:
         DivergenceError is raised.
         """
         count = data.count
-        perm = list(range(count))
-        self._shuffle.shuffle(perm)
-        piece = max(1, (count // 50) // m) * m
         kernels, spec, params = self._kernels, self.spec, self._params
+        perm = kernels.shuffled(self._shuffle, count)
+        piece = max(1, (count // 50) // m) * m
         data = data.inputs_as(self.dtype)
         total = 0.0
         start = time.perf_counter()

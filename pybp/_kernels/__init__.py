@@ -22,6 +22,8 @@ already checked against the network.
   sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
             total=0.0, threads=None)         one step per mini-batch of perm;
                                              returns total + their costs
+  shuffled(rng, n)                           list(range(n)) as rng.shuffle
+                                             orders it, rng advanced alike
   all_finite(params)                         True if no parameter is NaN or
                                              infinite (checked after every
                                              piece of an epoch)

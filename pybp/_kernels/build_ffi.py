@@ -67,6 +67,50 @@ def compile_args():
     return args
 
 
+# random.Random(...).shuffle of perm[0 .. n-1] (n < 2**31) from the
+# generator's state (mt: its 624 words, *pos: its index, as getstate() has
+# them), as CPython computes it: the Mersenne Twister MT19937's 32-bit
+# outputs, getrandbits(k) = output >> (32 - k), and for i = n-1 .. 1 a swap
+# of perm[i] with perm[j], j = getrandbits(bit length of i+1) redrawn
+# until j <= i.  An epoch's shuffle takes 16 ms in Python at 50,000.
+SHUFFLE = r"""
+#include <stdint.h>
+static uint32_t pybp_py_mt_next(uint32_t *mt, size_t *pos)
+{
+    uint32_t y;
+    size_t k;
+    if (*pos >= 624) {
+        for (k = 0; k < 624; k++) {
+            y = (mt[k] & 0x80000000u) | (mt[(k + 1) % 624] & 0x7fffffffu);
+            mt[k] = mt[(k + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+        }
+        *pos = 0;
+    }
+    y = mt[(*pos)++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+}
+void pybp_py_shuffle(uint32_t *mt, size_t *pos, size_t *perm, size_t n)
+{
+    size_t i, j, t, bound;
+    int bits;
+    for (i = n - 1; i >= 1 && n > 1; i--) {
+        bound = i + 1;
+        for (bits = 0; (bound >> bits) != 0; bits++)
+            ;
+        do
+            j = pybp_py_mt_next(mt, pos) >> (32 - bits);
+        while (j >= bound);
+        t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+"""
+
+
 def make_builder():
     """The cffi builder of the extension (setup.py's cffi_modules names this
     function: cffi calls it, so importing this module, as a checkout's
@@ -76,7 +120,9 @@ def make_builder():
     builder.cdef(read_cdef() + "\nconst char *pybp_build_digest(void);\n"
                  "void pybp_py_narrow(const double *src, float *dst, size_t n);\n"
                  "int pybp_py_all_finite(const double *v, size_t n);\n"
-                 "int pybp_py_all_finite_f32(const float *v, size_t n);\n")
+                 "int pybp_py_all_finite_f32(const float *v, size_t n);\n"
+                 "void pybp_py_shuffle(uint32_t *mt, size_t *pos, size_t *perm,"
+                 " size_t n);\n")
     headers = sorted(glob.glob(os.path.join(CSRC, "*.h")))
     builder.set_source(
         "pybp._kernels._pybp_c",
@@ -94,7 +140,7 @@ def make_builder():
         'int pybp_py_all_finite_f32(const float *v, size_t n)\n'
         '{ size_t i; int bad = 0;\n'
         '  for (i = 0; i < n; i++) bad |= v[i] - v[i] != 0.0f; return !bad; }\n'
-        % source_digest(),
+        % source_digest() + SHUFFLE,
         sources=[os.path.relpath(os.path.join(CSRC, s)) for s in SOURCES],
         depends=[os.path.relpath(h) for h in headers],
         include_dirs=[os.path.relpath(CSRC)],

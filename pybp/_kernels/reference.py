@@ -433,6 +433,13 @@ def update_mini_batch(spec, params, data, eta, lmbda, n):
     sgd_step(spec, params, data, range(data.count), eta, lmbda, n, 0.0)
 
 
+def shuffled(rng, n):
+    """list(range(n)) shuffled by rng (a random.Random): an epoch's order."""
+    perm = list(range(n))
+    rng.shuffle(perm)
+    return perm
+
+
 def sgd_epoch(spec, params, data, perm, mini_batch_size, eta, lmbda, n,
               total=0.0, threads=None):
     """Mini-batches of perm, one step each; returns total + their costs.
