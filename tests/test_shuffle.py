@@ -23,6 +23,13 @@ except ImportError:  # no C backend
 BACKENDS = [reference] + ([ccore] if ccore is not None else [])
 
 
+def random_shuffle(rng, n):
+    """What random.shuffle makes of list(range(n)) with rng (advanced)."""
+    want = list(range(n))
+    rng.shuffle(want)
+    return want
+
+
 @pytest.mark.parametrize("kernels", BACKENDS, ids=lambda k: k.__name__.rsplit(".", 1)[-1])
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 623, 624, 625, 1000, 50000, 65537])
 def test_shuffled_is_random_shuffle(kernels, n):
@@ -31,9 +38,7 @@ def test_shuffled_is_random_shuffle(kernels, n):
     the rejection sampling of an index changes its bit count)."""
     for seed in ("pybp-shuffle:0", "pybp-shuffle:%d" % n, 12345):
         mine, theirs = random.Random(seed), random.Random(seed)
-        want = list(range(n))
-        theirs.shuffle(want)
-        assert kernels.shuffled(mine, n) == want
+        assert kernels.shuffled(mine, n) == random_shuffle(theirs, n)
         assert mine.getstate() == theirs.getstate()
         assert mine.random() == theirs.random()
 
@@ -47,9 +52,7 @@ def test_the_c_shuffle_itself(n):
     """The C function (not the Python fallback, which shuffled() takes if
     its check at first use fails): the lists and states of random.shuffle."""
     mine, theirs = random.Random(n), random.Random(n)
-    want = list(range(n))
-    theirs.shuffle(want)
-    assert ccore._shuffle_in_c(mine, n) == want
+    assert ccore._shuffle_in_c(mine, n) == random_shuffle(theirs, n)
     assert mine.getstate() == theirs.getstate()
 
 
@@ -61,9 +64,7 @@ def test_shuffled_continues_a_used_generator():
     for r in (mine, theirs):
         [r.random() for _ in range(311)]
     for size in (10, 3000, 777):
-        want = list(range(size))
-        theirs.shuffle(want)
-        assert ccore.shuffled(mine, size) == want
+        assert ccore.shuffled(mine, size) == random_shuffle(theirs, size)
     assert mine.getstate() == theirs.getstate()
 
 
