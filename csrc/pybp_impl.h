@@ -245,7 +245,7 @@ static real pybp__sigmoid(real z)
 typedef void pybp__forward_fn(const real *W, size_t wp, const real *b,
                               size_t nin, size_t nvec, const pybp__src *in,
                               real *z, size_t zp, size_t x0, size_t x1);
-typedef void pybp__bp4_fn(real *W, size_t wp, size_t nvec,
+typedef void pybp__bp4_fn(real *W, real *S, size_t wp, size_t nvec,
                           const pybp__src *in, const real *d, size_t dp,
                           const real *dpk, size_t m, size_t k0, size_t k1,
                           real decay, real step, int update);
@@ -302,6 +302,20 @@ static size_t pybp__panel(size_t m, size_t vw)
     size_t pv = PYBP__PANEL_BYTES / (m * vw * sizeof(real) + 1);
     return pv < 8 ? 8 : pv - pv % 8;
 }
+
+/* BP4's chunks of a large mini-batch, in examples (pybp_kernels.h): the
+ * chunk's rows of byte inputs and of a panel's deltas stay in L2 together;
+ * a batch of up to 1.5 chunks is one chunk. */
+#define PYBP_K_CHUNK 256
+
+/* BP4's bitmaps of the examples with nonzero bytes, in 64-bit words:
+ * 32 KiB on the stack of the calling thread. */
+#define PYBP_K_BMWORDS 4096
+
+/* The modes of a BP4 register block: start from the partial sums in S
+ * (else from 0.0); finish with the SGD step on W (else store the sums). */
+#define PYBP_K_FROM 1
+#define PYBP_K_TO_W 2
 
 /* The size of W^1 beyond which worker threads compute the first layer by
  * columns (pybp_threads.h, phase (0)). */
@@ -1321,7 +1335,8 @@ static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
         size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
         /* BP4: dC_x/dW^l = delta^l (a^(l-1))^T, every row of W^l */
-        K->bp4(dst + s->iw[l], s->pw[l], nvec, &src, w->d[l], s->pw[l],
+        K->bp4(dst + s->iw[l], update ? w->S + s->iw[l] : NULL, s->pw[l],
+               nvec, &src, w->d[l], s->pw[l],
                pybp__packed(s, K, w, l, m), m, 0, s->n[l - 1], decay, step,
                update);
         /* BP3: dC_x/db^l = delta^l */

@@ -138,6 +138,20 @@ static size_t PYBP_K(ctz)(unsigned b)
 #define PYBP_K_CTZ(b) PYBP_K(ctz)(b)
 #endif
 
+/* The index of the lowest set bit of a nonzero 64-bit b. */
+#if defined(__GNUC__)
+#define PYBP_K_CTZ64(b) ((size_t)__builtin_ctzll(b))
+#else
+static size_t PYBP_K(ctz64)(uint64_t b)
+{
+    size_t i = 0;
+    while (!(b >> i & 1u))
+        i++;
+    return i;
+}
+#define PYBP_K_CTZ64(b) PYBP_K(ctz64)(b)
+#endif
+
 /*
  * One register block of the feedforward equation z = W a + b:
  *   z[x][j] = (0.0 + Wt[0][j] a[x][0] + ... + Wt[nin-1][j] a[x][nin-1]) + b[j]
@@ -268,97 +282,142 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
 }
 
 /*
- * One register block of BP4 over a mini-batch: for kb rows k (from k0) and
- * jb vectors of columns j,
- *   S[k][j] = S0 + d[0][j] a[0][k] + d[1][j] a[1][k] + ... (examples in order)
- * where S0 is 0.0 (update) or the stored S (accumulate, for gradients over
- * several chunks).  Then, when updating,
- *   W[k][j] <- decay W[k][j] - step S[k][j]
- * (docs/math.md's update, S the batch's sum), so no P-sized S is needed.
- * W and d point at the block's first row and column.
+ * One register block of BP4 over examples of a mini-batch: for kb rows k
+ * (from k0) and jb vectors of columns j, the sums
+ *   s[k][j] = s0 + d[x][j] a[x][k] + ... (examples x in ascending order)
+ * over the n examples x = x0 .. x0+n-1, or xs[0 .. n-1] when listed.  s0
+ * is 0.0, or the partial sums stored in S when mode has PYBP_K_FROM (the
+ * batch's earlier chunks, or a gradient's earlier examples).  Then with
+ * PYBP_K_TO_W the SGD step W[k][j] <- decay W[k][j] - step s[k][j]
+ * (docs/math.md's update, s the batch's sum), else s is stored in S.
+ * W, S and d point at the block's first row and column.
  */
 /* defines pybp__bp4_block_portable, pybp__bp4_block_avx2,
  * pybp__bp4_block_avx512 */
 static PYBP_K_INLINE PYBP_K_ATTR void
-PYBP_K(bp4_block)(real *W, size_t wp, const pybp__src *in, size_t k0,
-                  const real *d, size_t dp, size_t n, const uint32_t *xs,
-                  real decay, real step, const int update, const int u8,
-                  const int listed, const int kb, const int jb)
+PYBP_K(bp4_block)(real *W, real *S, size_t wp, const pybp__src *in,
+                  size_t k0, const real *d, size_t dp, size_t x0, size_t n,
+                  const uint32_t *xs, real decay, real step, int mode,
+                  const int u8, const int listed, const int kb,
+                  const int jb)
 {
-    PYBP_K_V s[8][8], dv[8];
+    PYBP_K_V s[8][8], dv;
+    real ak[8];
     size_t i, x;
     int k, j;
     for (k = 0; k < kb; k++)
         for (j = 0; j < jb; j++)
-            s[k][j] = update ? PYBP_K_ZERO
-                             : PYBP_K_LD(W + (size_t)k * wp
-                                         + (size_t)j * PYBP_K_VW);
+            s[k][j] = mode & PYBP_K_FROM
+                          ? PYBP_K_LD(S + (size_t)k * wp
+                                      + (size_t)j * PYBP_K_VW)
+                          : PYBP_K_ZERO;
     for (i = 0; i < n; i++) {
-        x = listed ? xs[i] : i;
+        x = listed ? xs[i] : x0 + i;
         {
             const real *ra = u8 ? NULL : pybp__in_row(in, x) + k0;
             const unsigned char *ru = u8 ? pybp__in_u8row(in, x) + k0 : NULL;
-            for (j = 0; j < jb; j++)
-                dv[j] = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
-            for (k = 0; k < kb; k++) {
-                real ak = PYBP_K_IN(u8, in, ra, ru, k);
-                for (j = 0; j < jb; j++)
-                    s[k][j] += dv[j] * ak;
+            /* one vector of deltas at a time against the kb inputs:
+             * kb * jb sums, kb inputs and one vector fit the registers */
+            for (k = 0; k < kb; k++)
+                ak[k] = PYBP_K_IN(u8, in, ra, ru, k);
+            for (j = 0; j < jb; j++) {
+                dv = PYBP_K_LD(d + x * dp + (size_t)j * PYBP_K_VW);
+                for (k = 0; k < kb; k++)
+                    s[k][j] += dv * ak[k];
             }
         }
     }
     for (k = 0; k < kb; k++)
         for (j = 0; j < jb; j++) {
-            real *p = W + (size_t)k * wp + (size_t)j * PYBP_K_VW;
-            if (update)
-                PYBP_K_ST(p, decay * PYBP_K_LD(p) - step * s[k][j]);
+            size_t o = (size_t)k * wp + (size_t)j * PYBP_K_VW;
+            if (mode & PYBP_K_TO_W)
+                PYBP_K_ST(W + o, decay * PYBP_K_LD(W + o) - step * s[k][j]);
             else
-                PYBP_K_ST(p, s[k][j]);
+                PYBP_K_ST(S + o, s[k][j]);
         }
 }
 
 /* Blocks of KB rows, or of 1 row for the few left at the end (KB >= 2). */
-#define PYBP_K_BP4_CASE(UPD, U, LS, K, J)                                   \
+#define PYBP_K_BP4_CASE(U, LS, K, J)                                        \
     case ((K) > 1) * 8 + (J) - 1:                                           \
         if ((J) <= PYBP_K_BJB)                                              \
-            PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
-                              dq + (j0 - jq) * PYBP_K_VW, dqp, nx, xs,      \
-                              decay, step, UPD, U, LS, K, J);               \
+            PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW,                  \
+                              S + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
+                              dq + (j0 - jq) * PYBP_K_VW, dqp, x0, nx, xs,  \
+                              decay, step, mode, U, LS, K, J);              \
         break;
-#define PYBP_K_BP4_CASES(UPD, U, LS, K) PYBP_K_BP4_CASE(UPD, U, LS, K, 1)   \
-    PYBP_K_BP4_CASE(UPD, U, LS, K, 2) PYBP_K_BP4_CASE(UPD, U, LS, K, 3)     \
-    PYBP_K_BP4_CASE(UPD, U, LS, K, 4) PYBP_K_BP4_CASE(UPD, U, LS, K, 5)     \
-    PYBP_K_BP4_CASE(UPD, U, LS, K, 6) PYBP_K_BP4_CASE(UPD, U, LS, K, 7)     \
-    PYBP_K_BP4_CASE(UPD, U, LS, K, 8)
-#define PYBP_K_BP4_SWITCH(UPD, U, LS)                                       \
+#define PYBP_K_BP4_CASES(U, LS, K) PYBP_K_BP4_CASE(U, LS, K, 1)             \
+    PYBP_K_BP4_CASE(U, LS, K, 2) PYBP_K_BP4_CASE(U, LS, K, 3)               \
+    PYBP_K_BP4_CASE(U, LS, K, 4) PYBP_K_BP4_CASE(U, LS, K, 5)               \
+    PYBP_K_BP4_CASE(U, LS, K, 6) PYBP_K_BP4_CASE(U, LS, K, 7)               \
+    PYBP_K_BP4_CASE(U, LS, K, 8)
+#define PYBP_K_BP4_SWITCH(U, LS)                                            \
     switch ((kb > 1) * 8 + jb - 1) {                                        \
-    PYBP_K_BP4_CASES(UPD, U, LS, 1) PYBP_K_BP4_CASES(UPD, U, LS, PYBP_K_KB) \
+    PYBP_K_BP4_CASES(U, LS, 1) PYBP_K_BP4_CASES(U, LS, PYBP_K_KB)           \
     default:                                                                \
         break;                                                              \
     }
 
-/* Examples per mini-batch up to which BP4 lists the examples of a block
- * of rows whose bytes are not all 0 (PYBP_K(nonzero)); 16 KiB of stack. */
-#define PYBP_K_LISTMAX 4096
-
-/* The examples x < m (ascending) with a nonzero byte among bytes k ..
- * k+kb-1 of their row, into xs; returns their count. */
-static PYBP_K_INLINE size_t
-PYBP_K(nonzero)(const pybp__src *in, size_t m, size_t k, size_t kb,
-                uint32_t *xs)
+/*
+ * For the blocks of rows from k up to k1 (KB rows each, 1 row each where
+ * fewer than KB are left, as BP4 walks them; nq of them): bit x % 64 of
+ * bm[q * mw + x / 64] is set when example x < m has a nonzero byte in
+ * block q.  One pass over the examples reads each row's bytes once, where
+ * a pass per block would fetch each cache line of every row again for each
+ * block in it (the rows of a large batch do not stay in L1).
+ */
+static PYBP_K_INLINE void
+PYBP_K(nonzero)(const pybp__src *in, size_t m, size_t k, size_t k1,
+                size_t nq, uint64_t *bm, size_t mw)
 {
-    size_t x, n = 0, i;
-    for (x = 0; x < m; x++) {
-        const unsigned char *ru = pybp__in_u8row(in, x) + k;
-        unsigned o = 0;
-        if (kb == PYBP_K_KB)
-            for (i = 0; i < PYBP_K_KB; i++)
-                o |= ru[i];
-        else
-            for (i = 0; i < kb; i++)
-                o |= ru[i];
-        xs[n] = (uint32_t)x;     /* kept only when o != 0 */
-        n += o != 0;
+    size_t full = (k1 - k) / PYBP_K_KB, q, x, x0, xe, i;
+    uint64_t bit;
+    full = full < nq ? full : nq;     /* the blocks of KB rows come first */
+    for (x0 = 0; x0 < m; x0 += 64) {
+        xe = m - x0 < 64 ? m : x0 + 64;
+        for (q = 0; q < nq; q++)
+            bm[q * mw + x0 / 64] = 0;
+        for (x = x0; x < xe; x++) {
+            const unsigned char *ru = pybp__in_u8row(in, x) + k;
+            bit = (uint64_t)1 << (x - x0);
+            for (q = 0; q < full; q++) {
+                unsigned o = 0;
+                for (i = 0; i < PYBP_K_KB; i++)
+                    o |= ru[q * PYBP_K_KB + i];
+                bm[q * mw + x0 / 64] |= o != 0 ? bit : 0;
+            }
+            for (; q < nq; q++)
+                bm[q * mw + x0 / 64] |= ru[full * PYBP_K_KB + q - full] != 0
+                                        ? bit : 0;
+        }
+    }
+}
+
+/* The examples x0 <= x < x1 (x0 a multiple of 64) whose bit is set in bm
+ * (PYBP_K(nonzero)), ascending, into xs; returns their count. */
+static PYBP_K_INLINE size_t
+PYBP_K(listed)(const uint64_t *bm, size_t x0, size_t x1, uint32_t *xs)
+{
+    size_t w, n = 0;
+    uint64_t b;
+    for (w = x0 / 64; w * 64 < x1; w++)
+        for (b = bm[w]; b != 0; b &= b - 1)
+            xs[n++] = (uint32_t)(w * 64 + PYBP_K_CTZ64(b));
+    return n;
+}
+
+/* How many of bits x0 .. x1-1 of bm are set (x0 a multiple of 64). */
+static PYBP_K_INLINE size_t
+PYBP_K(count)(const uint64_t *bm, size_t x0, size_t x1)
+{
+    size_t w, n = 0;
+    uint64_t b;
+    for (w = x0 / 64; w * 64 < x1; w++) {
+        b = bm[w];
+        b = b - (b >> 1 & 0x5555555555555555u);
+        b = (b & 0x3333333333333333u) + (b >> 2 & 0x3333333333333333u);
+        b = (b + (b >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+        n += (size_t)((b * 0x0101010101010101u) >> 56);
     }
     return n;
 }
@@ -369,67 +428,82 @@ PYBP_K(nonzero)(const pybp__src *in, size_t m, size_t k, size_t kb,
  * examples of `in`, then W <- decay W - step S.  (update != 0)
  * Or, for gradients, rows of a sum array in the same layout:
  * W <- W + d[0][j] a[0][k] + ... term by term.  (update == 0)
+ * S: a sum array in W's layout for the partial sums of a large batch's
+ * chunks (its rows k0 .. k1-1 are overwritten), or NULL (one chunk).
  */
 /* defines pybp__bp4_portable, pybp__bp4_avx2, pybp__bp4_avx512 */
 static PYBP_K_ATTR void
-PYBP_K(bp4)(real *W, size_t wp, size_t nvec, const pybp__src *in,
+PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
             const real *d, size_t dp, const real *dpk, size_t m,
             size_t k0, size_t k1, real decay, real step, int update)
 {
-    size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp, nx;
+    size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
+    size_t nx, x0, x1, ch, g0, g1, nq, q, mw = (m + 63) / 64, gmax;
     const real *dq;
-    uint32_t list[PYBP_K_LISTMAX];
-    unsigned char dense[512];          /* bit kq: block kq took all rows */
+    uint32_t list[PYBP_K_CHUNK * 3 / 2];
+    uint64_t bm[PYBP_K_BMWORDS];
     const uint32_t *xs;
-    size_t kq;
-    int skip;
-    memset(dense, 0, sizeof dense);
-    /* Panels of pv vectors of columns, whose deltas (m rows) stay in L2
-     * while every row k of the panel is summed; one panel when a whole row
-     * fits (W is then read row after row, as stored).  The deltas of a
-     * panel: its block of dpk when packed (pybp__pack()), else d's rows. */
-    for (p0 = 0; p0 < nvec; p0 = p1) {
-        p1 = nvec - p0 < pv ? nvec : p0 + pv;
-        dq = dpk != NULL ? dpk + p0 * PYBP_K_VW * m : d;
-        dqp = dpk != NULL ? (p1 - p0) * PYBP_K_VW : dp;
-        jq = dpk != NULL ? p0 : 0;
-        /* byte inputs: a block of rows sums over the examples whose
-         * bytes there are not all 0, when the panel's deltas are finite
-         * (PYBP_K(finite)) and that leaves out enough of them to pay */
-        skip = in->u8 != NULL && m <= PYBP_K_LISTMAX
-               && PYBP_K(finite)(dq + (p0 - jq) * PYBP_K_VW, dqp, m, p1 - p0);
-        for (k = k0; k < k1; k += kb) {
-            kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
-            nx = m;
-            xs = NULL;
-            kq = (k - k0) / PYBP_K_KB;   /* a dense block stays dense in */
-            if (skip && (p0 == 0 || kq >= 8 * sizeof dense   /* the next */
-                         || !(dense[kq / 8] >> kq % 8 & 1))) {  /* panels */
-                nx = PYBP_K(nonzero)(in, m, k, kb, list);
-                xs = nx < m - m / 8 ? list : NULL;
-                nx = xs != NULL ? nx : m;
-                if (p0 == 0 && kq < 8 * sizeof dense)
-                    dense[kq / 8] = (unsigned char)((dense[kq / 8]
-                                     & ~(1u << kq % 8)) | (xs == NULL) << kq % 8);
-            }
-            for (j0 = p0; j0 < p1; j0 += jb) {
-                jb = p1 - j0 < PYBP_K_BJB ? p1 - j0 : PYBP_K_BJB;
-                if (in->u8 != NULL && xs != NULL) {
-                    if (update) {
-                        PYBP_K_BP4_SWITCH(1, 1, 1)
-                    } else {
-                        PYBP_K_BP4_SWITCH(0, 1, 1)
+    int skip, mode, lists;
+    /* A batch of more than 1.5 chunks goes chunk by chunk, so that a
+     * chunk's rows of inputs and of deltas stay in L2 while every row k
+     * takes their terms; each weight's sum goes on in S from one chunk to
+     * the next, in the order of the examples. */
+    if (!update)
+        S = W;
+    ch = m <= PYBP_K_CHUNK * 3 / 2 || S == NULL ? m : PYBP_K_CHUNK;
+    /* Byte inputs: a block of rows sums over the examples whose bytes
+     * there are not all 0, found for a group of blocks at a time (a
+     * chunk's list and the batch's bitmaps within their arrays) */
+    lists = in->u8 != NULL && ch <= PYBP_K_CHUNK * 3 / 2 && m > 0
+            && mw <= PYBP_K_BMWORDS;
+    gmax = lists ? PYBP_K_BMWORDS / mw : k1 - k0;
+    for (g0 = k0; g0 < k1; g0 = g1) {
+        for (g1 = g0, nq = 0; g1 < k1 && nq < gmax; nq++)
+            g1 += k1 - g1 < PYBP_K_KB ? 1 : PYBP_K_KB;
+        if (lists)
+            PYBP_K(nonzero)(in, m, g0, k1, nq, bm, mw);
+        /* Panels of pv vectors of columns, whose deltas stay in L2 while
+         * every row k of the panel is summed; one panel when a whole row
+         * fits (W is then read row after row, as stored).  The deltas of
+         * a panel: its block of dpk when packed (pybp__pack()), else d's
+         * rows. */
+        for (p0 = 0; p0 < nvec; p0 = p1) {
+            p1 = nvec - p0 < pv ? nvec : p0 + pv;
+            dq = dpk != NULL ? dpk + p0 * PYBP_K_VW * m : d;
+            dqp = dpk != NULL ? (p1 - p0) * PYBP_K_VW : dp;
+            jq = dpk != NULL ? p0 : 0;
+            /* skipping needs the panel's deltas finite (PYBP_K(finite)) */
+            skip = lists && PYBP_K(finite)(dq + (p0 - jq) * PYBP_K_VW,
+                                           dqp, m, p1 - p0);
+            x0 = 0;
+            do {                          /* (one chunk even when m = 0) */
+                x1 = m - x0 <= PYBP_K_CHUNK * 3 / 2 ? m : x0 + ch;
+                mode = !update ? PYBP_K_FROM
+                       : (x0 > 0 ? PYBP_K_FROM : 0)
+                         | (x1 == m ? PYBP_K_TO_W : 0);
+                for (k = g0, q = 0; k < g1; k += kb, q++) {
+                    kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
+                    nx = x1 - x0;
+                    xs = NULL;
+                    /* listed when that leaves out at least 1/8 */
+                    if (skip && PYBP_K(count)(bm + q * mw, x0, x1)
+                                    < nx - nx / 8) {
+                        nx = PYBP_K(listed)(bm + q * mw, x0, x1, list);
+                        xs = list;
                     }
-                } else if (update && in->u8 != NULL) {
-                    PYBP_K_BP4_SWITCH(1, 1, 0)
-                } else if (update) {
-                    PYBP_K_BP4_SWITCH(1, 0, 0)
-                } else if (in->u8 != NULL) {
-                    PYBP_K_BP4_SWITCH(0, 1, 0)
-                } else {
-                    PYBP_K_BP4_SWITCH(0, 0, 0)
+                    for (j0 = p0; j0 < p1; j0 += jb) {
+                        jb = p1 - j0 < PYBP_K_BJB ? p1 - j0 : PYBP_K_BJB;
+                        if (in->u8 != NULL && xs != NULL) {
+                            PYBP_K_BP4_SWITCH(1, 1)
+                        } else if (in->u8 != NULL) {
+                            PYBP_K_BP4_SWITCH(1, 0)
+                        } else {
+                            PYBP_K_BP4_SWITCH(0, 0)
+                        }
+                    }
                 }
-            }
+                x0 = x1;
+            } while (x0 < m);
         }
     }
 }
@@ -530,7 +604,7 @@ PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
 {
     size_t j0, jb, xb = mn < PYBP_K_FXB ? mn : PYBP_K_FXB;
     if (m > 4) {   /* not worth fusing (and too many rows to hold) */
-        PYBP_K(bp4)(W, wp, nvec, in, d, dp, NULL, m, 0, nin, decay, step,
+        PYBP_K(bp4)(W, NULL, wp, nvec, in, d, dp, NULL, m, 0, nin, decay, step,
                     1);
         PYBP_K(forward)(W, wp, bn, nin, nvec, next, z, zp, 0, mn);
         return;
@@ -1047,6 +1121,7 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_ST
 #undef PYBP_K_IN
 #undef PYBP_K_CTZ
+#undef PYBP_K_CTZ64
 #undef PYBP_K_FWD_CASE
 #undef PYBP_K_FWD_CASES
 #undef PYBP_K_FWD_XM
@@ -1055,7 +1130,6 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_BP4_CASE
 #undef PYBP_K_BP4_CASES
 #undef PYBP_K_BP4_SWITCH
-#undef PYBP_K_LISTMAX
 #undef PYBP_K_FUSED_CASE
 #undef PYBP_K_FUSED_CASES
 #undef PYBP_K_FUSED_SWITCH

@@ -339,7 +339,8 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
             pybp__src in = l == 1
                 ? pybp__input(s, e->data, w->table, e->perm, first)
                 : pybp__rows(w->a[l - 1], s->pw[l - 1]);
-            K->bp4(e->p + s->iw[l], s->pw[l], pybp__nvec(s->n[l], K->vw),
+            K->bp4(e->p + s->iw[l], w->S + s->iw[l], s->pw[l],
+                   pybp__nvec(s->n[l], K->vw),
                    &in, w->d[l], s->pw[l], pybp__packed(s, K, w, l, c), c,
                    k0, k1, e->decay, e->step, 1);
             return;

@@ -327,6 +327,8 @@ def image_bytes(rng, count, n):
     ([70, 3, 2], 200, 100),     # examples by spans, all of W^1 inside
     ([1100, 130, 3], 24, 8),    # W^1 by columns on worker threads
     ([20, 2200, 2], 60, 30),    # BP4 in column panels
+    ([30, 9, 3], 1300, 650),    # BP4 in chunks of examples, sums carried on
+    ([1200, 5, 2], 800, 700),   # ... and in groups of blocks of rows
 ])
 def test_zero_inputs_skipped_with_the_reference_bits(c_backend, sizes, count, m):
     """The first layer of byte inputs leaves out the terms of zero bytes
