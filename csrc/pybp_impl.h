@@ -229,6 +229,36 @@ static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
     return in->u8 + pybp__in_offset(in, x);
 }
 
+/*
+ * Asks the cache for examples x0 .. x1-1 of inputs read in place from a
+ * shuffled data set (in->idx set; rows of n elements scattered over it),
+ * a little ahead of their use; other inputs are in the cache already.  A
+ * hint only, no effect on results.  (Always inlined: GCC deletes calls to
+ * a function that only prefetches.)
+ */
+#if defined(__GNUC__)
+__attribute__((always_inline)) inline
+#endif
+static void pybp__prefetch_rows(const pybp__src *in, size_t x0, size_t x1,
+                                size_t n)
+{
+#if defined(__GNUC__)
+    size_t x, off, bytes = n * (in->u8 != NULL ? 1 : sizeof(real));
+    if (in->idx == NULL || bytes == 0)
+        return;
+    for (x = x0; x < x1; x++) {
+        const char *row = in->u8 != NULL
+                              ? (const char *)pybp__in_u8row(in, x)
+                              : (const char *)pybp__in_row(in, x);
+        for (off = 0; off < bytes; off += 64)
+            __builtin_prefetch(row + off, 0, 2);
+        __builtin_prefetch(row + bytes - 1, 0, 2);
+    }
+#else
+    (void)in; (void)x0; (void)x1; (void)n;
+#endif
+}
+
 /* Branches on the sign of z so that exp never overflows. */
 static real pybp__sigmoid(real z)
 {

@@ -263,6 +263,10 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
         all = PYBP_K(finite)(W, wp, nin, nvec);
     for (s0 = x0; s0 < x1; s0 = s1) {
         s1 = x1 - s0 < span ? x1 : s0 + span;
+        /* the next span's rows of a shuffled data set, on their way to
+         * the cache while this span computes */
+        if (s1 < x1)
+            pybp__prefetch_rows(in, s1, x1 - s1 < span ? x1 : s1 + span, nin);
         for (j0 = 0; j0 < nvec; j0 += jb) {
             jb = nvec - j0 < PYBP_K_FJB8 ? nvec - j0 : PYBP_K_FJB8;
             xm = PYBP_K_FWD_XM(jb);
@@ -271,6 +275,11 @@ PYBP_K(forward)(const real *W, size_t wp, const real *b, size_t nin,
                        : PYBP_K(finite)(W + j0 * PYBP_K_VW, wp, nin, jb);
             for (x = s0; x < s1; x += xb) {
                 xb = s1 - x < xm ? s1 - x : xm;
+                /* the first column block asks for rows a few blocks on */
+                if (j0 == 0 && span == x1 - x0 && x + 4 * xm < s1)
+                    pybp__prefetch_rows(in, x + 4 * xm,
+                                        s1 - x - 4 * xm < xb ? s1
+                                        : x + 4 * xm + xb, nin);
                 if (in->u8 != NULL) {
                     PYBP_K_FWD_SWITCH(1)
                 } else {
