@@ -124,21 +124,7 @@ PYBP_K(nonzero8)(const unsigned char *const *r, int n, size_t k0,
     return bits;
 }
 
-/* The index of the lowest set bit of a nonzero b < 256. */
-#if defined(__GNUC__)
-#define PYBP_K_CTZ(b) ((size_t)__builtin_ctz(b))
-#else
-static size_t PYBP_K(ctz)(unsigned b)
-{
-    size_t i = 0;
-    while (!(b >> i & 1u))
-        i++;
-    return i;
-}
-#define PYBP_K_CTZ(b) PYBP_K(ctz)(b)
-#endif
-
-/* The index of the lowest set bit of a nonzero 64-bit b. */
+/* The index of the lowest set bit of a nonzero b. */
 #if defined(__GNUC__)
 #define PYBP_K_CTZ64(b) ((size_t)__builtin_ctzll(b))
 #else
@@ -194,7 +180,7 @@ PYBP_K(forward_block)(const real *W, size_t wp, const real *b,
             unsigned bits = PYBP_K(nonzero8)(ru, xb, c0,
                                               nin - c0 < 8 ? nin : c0 + 8);
             while (bits != 0) {
-                k = c0 + PYBP_K_CTZ(bits);
+                k = c0 + PYBP_K_CTZ64(bits);
                 bits &= bits - 1;
                 PYBP_K_FWD_TERM(k);
             }
@@ -1129,7 +1115,6 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_LD
 #undef PYBP_K_ST
 #undef PYBP_K_IN
-#undef PYBP_K_CTZ
 #undef PYBP_K_CTZ64
 #undef PYBP_K_FWD_CASE
 #undef PYBP_K_FWD_CASES
