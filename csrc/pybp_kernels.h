@@ -333,13 +333,22 @@ PYBP_K(bp4_block)(real *W, real *S, size_t wp, const pybp__src *in,
 }
 
 /* Blocks of KB rows, or of 1 row for the few left at the end (KB >= 2). */
+#define PYBP_K_BP4_CALL(MODE, U, LS, K, J)                                  \
+    PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW,                          \
+                      S + k * wp + j0 * PYBP_K_VW, wp, in, k,               \
+                      dq + (j0 - jq) * PYBP_K_VW, dqp, x0, nx, xs, decay,   \
+                      step, MODE, U, LS, K, J)
+/* (a one-chunk update, the common case, with its mode known: the block's
+ * first and last steps then compile without branches, which small
+ * mini-batches feel) */
 #define PYBP_K_BP4_CASE(U, LS, K, J)                                        \
     case ((K) > 1) * 8 + (J) - 1:                                           \
-        if ((J) <= PYBP_K_BJB)                                              \
-            PYBP_K(bp4_block)(W + k * wp + j0 * PYBP_K_VW,                  \
-                              S + k * wp + j0 * PYBP_K_VW, wp, in, k,       \
-                              dq + (j0 - jq) * PYBP_K_VW, dqp, x0, nx, xs,  \
-                              decay, step, mode, U, LS, K, J);              \
+        if ((J) <= PYBP_K_BJB) {                                            \
+            if (mode == PYBP_K_TO_W)                                        \
+                PYBP_K_BP4_CALL(PYBP_K_TO_W, U, LS, K, J);                  \
+            else                                                            \
+                PYBP_K_BP4_CALL(mode, U, LS, K, J);                         \
+        }                                                                   \
         break;
 #define PYBP_K_BP4_CASES(U, LS, K) PYBP_K_BP4_CASE(U, LS, K, 1)             \
     PYBP_K_BP4_CASE(U, LS, K, 2) PYBP_K_BP4_CASE(U, LS, K, 3)               \
@@ -443,9 +452,10 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
      * chunk's rows of inputs and of deltas stay in L2 while every row k
      * takes their terms; each weight's sum goes on in S from one chunk to
      * the next, in the order of the examples. */
-    if (!update)
-        S = W;
-    ch = m <= PYBP_K_CHUNK * 3 / 2 || S == NULL ? m : PYBP_K_CHUNK;
+    ch = m <= PYBP_K_CHUNK * 3 / 2 || (update && S == NULL)
+         ? m : PYBP_K_CHUNK;
+    if (!update || S == NULL)
+        S = W;            /* (a single chunk's update never touches S) */
     /* Byte inputs: a block of rows sums over the examples whose bytes
      * there are not all 0, found for a group of blocks at a time (a
      * chunk's list and the batch's bitmaps within their arrays) */
@@ -1122,6 +1132,7 @@ static const pybp__kern PYBP_K(kern) = {
 #undef PYBP_K_FJB8
 #undef PYBP_K_FWD_SWITCH
 #undef PYBP_K_BP4_CASE
+#undef PYBP_K_BP4_CALL
 #undef PYBP_K_BP4_CASES
 #undef PYBP_K_BP4_SWITCH
 #undef PYBP_K_FUSED_CASE
