@@ -232,7 +232,8 @@ static PYBP_K_INLINE const unsigned char *pybp__in_u8row(const pybp__src *in,
 /*
  * Asks the cache for examples x0 .. x1-1 of inputs read in place from a
  * shuffled data set (in->idx set; rows of n elements scattered over it),
- * a little ahead of their use; other inputs are in the cache already.  A
+ * ahead of their use: waiting for each row from memory would cost about
+ * as much as the arithmetic.  Other inputs are in the cache already.  A
  * hint only, no effect on results.  (Always inlined: GCC deletes calls to
  * a function that only prefetches.)
  */
@@ -337,6 +338,7 @@ static size_t pybp__panel(size_t m, size_t vw)
  * chunk's rows of byte inputs and of a panel's deltas stay in L2 together;
  * a batch of up to 1.5 chunks is one chunk. */
 #define PYBP_K_CHUNK 256
+#define PYBP_K_ONE_CHUNK (PYBP_K_CHUNK * 3 / 2)
 
 /* BP4's bitmaps of the examples with nonzero bytes, in 64-bit words:
  * 32 KiB on the stack of the calling thread. */
@@ -983,37 +985,6 @@ static pybp__src pybp__rows(const real *a, size_t pitch)
     return in;
 }
 
-/*
- * Asks the cache for the inputs of examples perm[first + x], x = x0 ..
- * x1-1, a batch ahead of their use: the examples of a shuffled epoch are
- * scattered over the data set, and waiting for each row from memory would
- * cost about as much as the arithmetic.  A hint only, no effect on results.
- * (Always inlined: GCC deletes calls to a function that only prefetches.)
- */
-#if defined(__GNUC__)
-__attribute__((always_inline)) inline
-#endif
-static void pybp__prefetch(const pybp__shape *s, const pybp_data *d,
-                           const size_t *perm, size_t first, size_t x0,
-                           size_t x1)
-{
-#if defined(__GNUC__)
-    size_t n0 = s->n[0], x, off, bytes;
-    bytes = n0 * (PYBP__X(d) != NULL ? sizeof(real) : 1);
-    for (x = x0; x < x1; x++) {
-        size_t i = perm[first + x];
-        const char *row = PYBP__X(d) != NULL
-                              ? (const char *)(PYBP__X(d) + i * n0)
-                              : (const char *)(d->x_u8 + i * n0);
-        for (off = 0; off < bytes; off += 64)
-            __builtin_prefetch(row + off, 0, 2);
-        __builtin_prefetch(row + bytes - 1, 0, 2);
-    }
-#else
-    (void)s; (void)d; (void)perm; (void)first; (void)x0; (void)x1;
-#endif
-}
-
 /* ------------------------------------------------------------------------ */
 /* Activations, derivatives, cost                                           */
 
@@ -1403,8 +1374,9 @@ static pybp__src pybp__start_batch(const pybp__epoch *e, size_t first,
     pybp__load_targets(e->s, e->data, e->perm, first, x0, x1, e->w->y);
     if (e->perm != NULL && first + c < e->nperm) {
         size_t cn = pybp__min(e->mbs, e->nperm - first - c);
-        pybp__prefetch(e->s, e->data, e->perm, first + c, cn * x0 / c,
-                       cn * x1 / c);
+        pybp__src next = pybp__input(e->s, e->data, NULL, e->perm,
+                                     first + c);
+        pybp__prefetch_rows(&next, cn * x0 / c, cn * x1 / c, e->s->n[0]);
     }
     return pybp__input(e->s, e->data, e->w->table, e->perm, first);
 }

@@ -444,7 +444,7 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
     size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
     size_t nx, x0, x1, ch, g0, g1, nq, q, mw = (m + 63) / 64, gmax;
     const real *dq;
-    uint32_t list[PYBP_K_CHUNK * 3 / 2];
+    uint32_t list[PYBP_K_ONE_CHUNK];
     uint64_t bm[PYBP_K_BMWORDS];
     const uint32_t *xs;
     int skip, mode, lists;
@@ -452,14 +452,14 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
      * chunk's rows of inputs and of deltas stay in L2 while every row k
      * takes their terms; each weight's sum goes on in S from one chunk to
      * the next, in the order of the examples. */
-    ch = m <= PYBP_K_CHUNK * 3 / 2 || (update && S == NULL)
+    ch = m <= PYBP_K_ONE_CHUNK || (update && S == NULL)
          ? m : PYBP_K_CHUNK;
     if (!update || S == NULL)
         S = W;            /* (a single chunk's update never touches S) */
     /* Byte inputs: a block of rows sums over the examples whose bytes
      * there are not all 0, found for a group of blocks at a time (a
      * chunk's list and the batch's bitmaps within their arrays) */
-    lists = in->u8 != NULL && ch <= PYBP_K_CHUNK * 3 / 2 && m > 0
+    lists = in->u8 != NULL && ch <= PYBP_K_ONE_CHUNK && m > 0
             && mw <= PYBP_K_BMWORDS;
     gmax = lists ? PYBP_K_BMWORDS / mw : k1 - k0;
     for (g0 = k0; g0 < k1; g0 = g1) {
@@ -482,7 +482,7 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
                                            dqp, m, p1 - p0);
             x0 = 0;
             do {                          /* (one chunk even when m = 0) */
-                x1 = m - x0 <= PYBP_K_CHUNK * 3 / 2 ? m : x0 + ch;
+                x1 = m - x0 <= PYBP_K_ONE_CHUNK ? m : x0 + ch;
                 mode = !update ? PYBP_K_FROM
                        : (x0 > 0 ? PYBP_K_FROM : 0)
                          | (x1 == m ? PYBP_K_TO_W : 0);
