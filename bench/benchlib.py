@@ -23,12 +23,14 @@ def flops_per_example(sizes):
     return 2 * macs * 3
 
 
-def needed_flops_per_example(sizes):
+def needed_flops_per_example(sizes, nonzero=1.0):
     """The flops one example's training step needs: a multiply and an add
     per weight in the forward pass and in BP4, and in BP2 for every layer
-    but the first (the input layer has no delta)."""
+    but the first (the input layer has no delta).  nonzero < 1 counts only
+    the first layer's terms with a nonzero input (that fraction of them):
+    a term w * 0.0 cannot change its sum, so it is not needed."""
     macs = [a * b for a, b in zip(sizes, sizes[1:])]
-    return 2 * (2 * sum(macs) + sum(macs[1:]))
+    return 2 * (2 * (macs[0] * nonzero + sum(macs[1:])) + sum(macs[1:]))
 
 
 def cpu_name():

@@ -21,10 +21,13 @@ and its times are scaled to seconds per 50,000-image epoch.
 The report gives per cell the median and range of every implementation,
 pybp's speed-up over the fastest peer on the same thread count (the peer's
 time divided by pybp's, and its range over the repetitions), and pybp's
-GFLOP/s (the flops needed: 2 * n_l * n_(l-1) per layer for the forward pass
-and for BP4, and for BP2 but on the first layer) against peaks
+GFLOP/s (the flops of dense layers: 2 * n_l * n_(l-1) per layer for the
+forward pass and for BP4, and for BP2 but on the first layer) against peaks
 measured here: bench/peak.c (compiled now with the system compiler; a
 multiply then an add, as pybp computes) and numpy's 1024 x 1024 product.
+A second figure counts only the flops actually needed: about 80% of MNIST's
+pixels are 0, and the first layer's terms with a zero input (which pybp's C
+core leaves out) are not counted, so it is the one to hold against the peak.
 Then one-image latency and 10,000-image batch inference.
 """
 
@@ -343,9 +346,17 @@ class Data:
         self.train, _, self.test = pdata.load_mnist(pdata.find_mnist(directory))
         self.np = np
         self._x = {}
+        self._nz = {}
         if np is not None:
             self.labels = np.array(self.train.labels, dtype=np.int64)
             self.test_labels = np.array(self.test.labels, dtype=np.int64)
+
+    def nonzero(self, n):
+        """The fraction of nonzero inputs among the first n training images."""
+        if n not in self._nz:
+            k = n * self.train.n_inputs
+            self._nz[n] = 1.0 - bytes(self.train.x_u8[:k]).count(0) / k
+        return self._nz[n]
 
     def x(self, which, dtype):
         """Inputs / 255 as a float array of the given precision."""
@@ -408,8 +419,12 @@ def summarise(cell, peaks, sizes):
         if pk in stats:
             g = needed_flops_per_example(sizes) * EPOCH / stats[pk][0] / 1e9
             row["gflops"] = g
+            gnz = (needed_flops_per_example(sizes, cell["nonzero"]) * EPOCH
+                   / stats[pk][0] / 1e9)
+            row["gflops_nonzero"] = gnz
             c = peaks.get("c", {}).get("mul+add", {}).get(cell["dtype"])
             row["pct_c_peak"] = 100.0 * g / (c * t) if c else None
+            row["pct_c_peak_nonzero"] = 100.0 * gnz / (c * t) if c else None
             mm = peaks.get("matmul", {}).get(t, {}).get(cell["dtype"])
             row["pct_matmul"] = 100.0 * g / mm if mm else None
             if peer_keys:
@@ -444,8 +459,9 @@ def fmt_pct(p):
 def train_header(sizes, reps, peer_names):
     cols = ["pybp"] + list(peer_names)
     line = "%5s %-7s %3s %6s  " % ("m", "dtype", "thr", "timed") + "".join(
-        "%-22s" % TITLES[c] for c in cols) + "%-26s %7s %9s %8s" % (
-        "best peer/pybp [range]", "GFLOP/s", "%mul+add", "%matmul")
+        "%-22s" % TITLES[c] for c in cols) + "%-26s %7s %9s %8s %7s %9s" % (
+        "best peer/pybp [range]", "GFLOP/s", "%mul+add", "%matmul", "nz GF/s",
+        "nz %peak")
     return ("\nTraining %s: seconds per 50,000-image epoch, median [min-max] of %d "
             "repetitions\n%s" % (sizes, reps, line))
 
@@ -463,9 +479,11 @@ def train_rows(cell, rows, peer_names):
             ratio = "%.2fx %s [%.2f-%.2f]" % (row["speedup"], row["best"], lo, hi)
         else:
             ratio = "-"
-        line += "%-26s %7s %9s %8s" % (
+        line += "%-26s %7s %9s %8s %7s %9s" % (
             ratio, "%.1f" % row["gflops"] if "gflops" in row else "-",
-            fmt_pct(row.get("pct_c_peak")), fmt_pct(row.get("pct_matmul")))
+            fmt_pct(row.get("pct_c_peak")), fmt_pct(row.get("pct_matmul")),
+            "%.1f" % row["gflops_nonzero"] if "gflops_nonzero" in row else "-",
+            fmt_pct(row.get("pct_c_peak_nonzero")))
         out.append(line)
     return out
 
@@ -484,7 +502,7 @@ def training_grid(args, data, libs, peaks, report):
                         "scale": EPOCH / n, "threads": args.threads, "raw": raw,
                         "orders": orders, "warmup": {"examples": min(EPOCH, m * -(-256 // m)),
                                                      "seconds": probe},
-                        "failures": failures}
+                        "failures": failures, "nonzero": data.nonzero(n)}
                 cell["rows"] = summarise(cell, peaks, sizes)
                 for line in train_rows(cell, cell["rows"], libs.peers):
                     print(line, flush=True)
@@ -675,10 +693,12 @@ def print_header(info, peaks, threads_report, args):
           "parameters")
     print("  best peer/pybp: the fastest peer's median on the same thread count over "
           "pybp's (above 1: pybp is faster); range over the repetitions")
-    print("  GFLOP/s: the flops needed, 2*n_l*n_(l-1) per layer for forward and BP4, and "
-          "for BP2 on layers 2..L; %mul+add: of peak.c's "
+    print("  GFLOP/s: the flops of dense layers, 2*n_l*n_(l-1) per layer for forward and "
+          "BP4, and for BP2 on layers 2..L; %mul+add: of peak.c's "
           "multiply-then-add peak times the thread count; %matmul: of numpy's matmul "
           "on the same threads")
+    print("  nz GF/s, nz %peak: the same, counting only the first layer's terms with a "
+          "nonzero input (the flops actually needed), against peak.c's peak")
     print("  " + SKLEARN_NOTE, flush=True)
 
 
@@ -704,7 +724,9 @@ def markdown(report, args):
         out.append("")
         head = ["m", "dtype", "threads", "images timed", "pybp"] + [
             TITLES[p] for p in peer_names] + ["best peer ÷ pybp (range)", "pybp GFLOP/s",
-                                             "% of mul+add peak"]
+                                             "% of mul+add peak",
+                                             "GFLOP/s needed (nonzero inputs)",
+                                             "% of peak, needed"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for c in report["cells"]:
@@ -723,6 +745,8 @@ def markdown(report, args):
                     cols.append("")
                 cols.append("%.1f" % r["gflops"] if "gflops" in r else "")
                 cols.append(fmt_pct(r.get("pct_c_peak")))
+                cols.append("%.1f" % r["gflops_nonzero"] if "gflops_nonzero" in r else "")
+                cols.append(fmt_pct(r.get("pct_c_peak_nonzero")))
                 out.append("| " + " | ".join(cols) + " |")
         if "sklearn" in peer_names:
             out.append("")

@@ -36,7 +36,8 @@ def test_quick_grid(mnist_dir, tmp_path):
         capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
-    for text in ("Training [784, 30, 10]", "best peer/pybp", "GFLOP/s", "latency",
+    for text in ("Training [784, 30, 10]", "best peer/pybp", "GFLOP/s", "nz %peak",
+                 "GFLOP/s needed (nonzero inputs)", "latency",
                  "batch ", "whole run", "Markdown:", "| m | dtype | threads |"):
         assert text in out, text
     report = json.loads(raw.read_text())
@@ -46,6 +47,11 @@ def test_quick_grid(mnist_dir, tmp_path):
         assert cell["examples"] == 100
         assert len(cell["raw"]["pybp/1"]) == len(cell["raw"]["pybp/2"]) == 2
         assert all(t > 0 for t in cell["raw"]["pybp/1"])
+        # MNIST's zero pixels: the flops actually needed are fewer than dense
+        # layers' (784-30-10: the first layer holds 98% of the terms).
+        assert 0.1 < cell["nonzero"] < 0.3
+        for row in cell["rows"]:
+            assert 0.15 < row["gflops_nonzero"] / row["gflops"] < 0.4
     if has("numpy"):
         # A ratio to the fastest peer, with its range, on each thread count.
         assert re.search(r"\d+\.\d\dx (numpy|torch|sklearn) \[\d+\.\d\d-\d+\.\d\d\]", out)
