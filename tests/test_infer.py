@@ -43,6 +43,27 @@ def test_feedforward_bits_match_outputs(isa, dtype, activation):
         assert bits(net.feedforward(array("d", x))) == bits(net.outputs([x])[0])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sizes", [(53, 37, 21, 3), (70, 150, 5)])
+def test_direct_path_wide_layers(isa, dtype, sizes):
+    """Layers wider than a vector: up to four examples go through the
+    direct path's register blocks (rows of W transposed in registers,
+    blocks of several vectors of rows, rows past n_out, the columns after
+    the last whole vector), with the bits of the batch path through the
+    internal layout (float64: and of the reference)."""
+    net = _net(dtype, ("sigmoid", "tanh", "sigmoid")[:len(sizes) - 1], sizes=sizes,
+               seed=5)
+    xs = _inputs(sizes[0], 9, seed=4)
+    batch = net.outputs(xs)  # more than four examples: the internal layout
+    for count in (1, 2, 3, 4):
+        assert bits(sum(net.outputs(xs[:count]), [])) == bits(sum(batch[:count], []))
+    for x, want in zip(xs, batch):
+        assert bits(net.feedforward(x)) == bits(want)
+    if dtype == "float64":
+        ref = net.copy(backend="python")
+        assert bits(sum(batch, [])) == bits(sum(ref.outputs(xs), []))
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_feedforward_float64_matches_reference(c_backend, activation):
     net = _net("float64", activation)
