@@ -890,10 +890,8 @@ static PYBP_K_INLINE PYBP_K_ATTR void PYBP_K(transpose)(PYBP_K_V *c)
 #undef PYBP_K_UNHI
 #undef PYBP_K_L02
 #undef PYBP_K_L13
-#if PYBP_K_VW == 16
 #undef PYBP_K_PDLO
 #undef PYBP_K_PDHI
-#endif
 #else
 static PYBP_K_INLINE PYBP_K_ATTR void PYBP_K(transpose)(PYBP_K_V *c)
 {
