@@ -44,6 +44,8 @@
  *   BP3, BP4 and the SGD update, fused per block of weights: each weight's
  *   sum over the mini-batch stays in a register from 0.0 to the update
  *   W <- decay W - step S                   pybp__bp34() (K->bp3, K->bp4)
+ *   (a large mini-batch goes part by part, its sums kept in memory between
+ *   the parts: pybp__parts())
  * All deltas of a mini-batch are computed before any weight changes (BP2
  * reads the old W).  For small mini-batches, where streaming the weights
  * through the cache costs more than the arithmetic, the update of each
@@ -279,9 +281,9 @@ typedef void pybp__forward_fn(const real *W, size_t wp, const real *b,
 typedef void pybp__bp4_fn(real *W, real *S, size_t wp, size_t nvec,
                           const pybp__src *in, const real *d, size_t dp,
                           const real *dpk, size_t m, size_t k0, size_t k1,
-                          real decay, real step, int update);
-typedef void pybp__bp3_fn(real *b, size_t nvec, const real *d, size_t dp,
-                          size_t m, real step, int update);
+                          real decay, real step, int how);
+typedef void pybp__bp3_fn(real *b, real *S, size_t nvec, const real *d,
+                          size_t dp, size_t m, real step, int how);
 typedef void pybp__forward_direct_fn(const real *W, size_t nin, size_t nout,
                                      const real *a, size_t ap, size_t m,
                                      real *z, size_t zp);
@@ -334,11 +336,19 @@ static size_t pybp__panel(size_t m, size_t vw)
     return pv < 8 ? 8 : pv - pv % 8;
 }
 
-/* BP4's chunks of a large mini-batch, in examples (pybp_kernels.h): the
+/* BP4's chunks of a large batch, in examples (pybp_kernels.h): the
  * chunk's rows of byte inputs and of a panel's deltas stay in L2 together;
- * a batch of up to 1.5 chunks is one chunk. */
+ * a batch of up to 1.5 chunks is one chunk.  (Training's parts,
+ * PYBP__PART, are smaller: this is for gradients over many examples.) */
 #define PYBP_K_CHUNK 256
 #define PYBP_K_ONE_CHUNK (PYBP_K_CHUNK * 3 / 2)
+
+/* The examples per thread of a part of a large mini-batch (pybp__parts()):
+ * on Zen 5, 64, 128 and 256 were within noise of each other, all 5-16%
+ * faster than one pass over a batch of 1000 (bench/epoch_c.c). */
+#ifndef PYBP__PART
+#define PYBP__PART 128
+#endif
 
 /* BP4's bitmaps of the examples with nonzero bytes, in 64-bit words:
  * 32 KiB on the stack of the calling thread. */
@@ -1319,29 +1329,29 @@ static void pybp__backward(const pybp__shape *s, const pybp__kern *K,
 }
 
 /*
- * BP3 and BP4 over the m examples of the chunk, every layer.  update: the
- * SGD step on p with the chunk's sums (one mini-batch); otherwise the terms
- * are added to the sums S (gradient).  With S_W = sum_x delta^l (a^(l-1))^T
- * and S_b = sum_x delta^l, the step is W <- decay W - step S_W and
+ * BP3 and BP4 over the m examples of the chunk, every layer, into the sums
+ * S_W = s0 + sum_x delta^l (a^(l-1))^T and S_b = s0 + sum_x delta^l in
+ * w->S, s0 being 0.0 or (how has PYBP_K_FROM) the sums already there: a
+ * gradient's earlier chunks, or a mini-batch's earlier parts.  With
+ * PYBP_K_TO_W the SGD step on p follows, W <- decay W - step S_W and
  * b <- b - step S_b (pybp__rates()).
  */
 static void pybp__bp34(const pybp__shape *s, const pybp__kern *K, real *p,
                        const pybp__work *w, real *const *a,
                        const pybp__src *in, size_t m, real decay,
-                       real step, int update)
+                       real step, int how)
 {
     size_t l;
-    real *dst = update ? p : w->S;
     for (l = 1; l <= s->L; l++) {
         size_t nvec = pybp__nvec(s->n[l], K->vw);
         pybp__src src = pybp__layer_in(s, a, in, l);
         /* BP4: dC_x/dW^l = delta^l (a^(l-1))^T, every row of W^l */
-        K->bp4(dst + s->iw[l], update ? w->S + s->iw[l] : NULL, s->pw[l],
-               nvec, &src, w->d[l], s->pw[l],
-               pybp__packed(s, K, w, l, m), m, 0, s->n[l - 1], decay, step,
-               update);
+        K->bp4(p + s->iw[l], w->S + s->iw[l], s->pw[l], nvec, &src,
+               w->d[l], s->pw[l], pybp__packed(s, K, w, l, m), m, 0,
+               s->n[l - 1], decay, step, how);
         /* BP3: dC_x/db^l = delta^l */
-        K->bp3(dst + s->ib[l], nvec, w->d[l], s->pw[l], m, step, update);
+        K->bp3(p + s->ib[l], w->S + s->ib[l], nvec, w->d[l], s->pw[l], m,
+               step, how);
     }
 }
 
@@ -1373,7 +1383,7 @@ static pybp__src pybp__start_batch(const pybp__epoch *e, size_t first,
 {
     pybp__load_targets(e->s, e->data, e->perm, first, x0, x1, e->w->y);
     if (e->perm != NULL && first + c < e->nperm) {
-        size_t cn = pybp__min(e->mbs, e->nperm - first - c);
+        size_t cn = pybp__min(c, e->nperm - first - c);
         pybp__src next = pybp__input(e->s, e->data, NULL, e->perm,
                                      first + c);
         pybp__prefetch_rows(&next, cn * x0 / c, cn * x1 / c, e->s->n[0]);
@@ -1411,7 +1421,8 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
         pybp__src src = pybp__layer_in(s, a, in, l);
         pybp__src next = pybp__layer_in(s, an, inn, l);
         /* BP3 and the step on b^l */
-        K->bp3(p + s->ib[l], nvec, e->w->d[l], s->pw[l], c, e->step, 1);
+        K->bp3(p + s->ib[l], NULL, nvec, e->w->d[l], s->pw[l], c, e->step,
+               PYBP_K_TO_W);
         /* BP4 and the step on W^l; the next batch's z^l = W^l a^(l-1) + b^l */
         K->update_forward(p + s->iw[l], s->pw[l], s->n[l - 1], nvec, &src,
                           e->w->d[l], s->pw[l], c, e->decay, e->step, &next,
@@ -1420,6 +1431,29 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
         for (x = 0; x < cn; x++)
             pybp__activate_layer(s, an, l, x);
     }
+}
+
+/*
+ * A large mini-batch goes in np parts of about PYBP__PART examples per
+ * thread, part i being examples c i / np .. c (i+1) / np - 1: forward and
+ * backward passes of a part, then its BP3 and BP4 terms on the sums in
+ * w->S, so that a part's activations and deltas are still in cache when
+ * BP4 reads them (a whole batch's outgrow L2); the last part ends with the
+ * step.  Each sum takes its terms in the order of the examples, so the
+ * bits are those of one pass over the batch.  The number of parts of a
+ * batch of c on `threads` threads:
+ */
+static size_t pybp__parts(size_t c, size_t threads)
+{
+    size_t per = PYBP__PART * threads;
+    return c <= per * 3 / 2 ? 1 : (c + per / 2) / per;
+}
+
+/* BP3 and BP4's mode for part i of np: the sums go on from the earlier
+ * parts', and the last part takes the step. */
+static int pybp__part_how(size_t i, size_t np)
+{
+    return (i > 0 ? PYBP_K_FROM : 0) | (i + 1 == np ? PYBP_K_TO_W : 0);
 }
 
 /*
@@ -1434,8 +1468,28 @@ static void pybp__epoch_single(pybp__epoch *e)
     const pybp__work *w = e->w;
     real *const *a = w->a, *const *an = w->an, *const *t;
     pybp__src in, inn;
-    size_t first, c, cn;
+    size_t first, c, cn, x0, q, np, i;
 
+    if (pybp__parts(e->mbs, 1) > 1) {
+        /* Large mini-batches part by part (pybp__parts()) */
+        for (first = 0; first < e->nperm; first += c) {
+            c = pybp__min(e->mbs, e->nperm - first);
+            np = pybp__parts(c, 1);
+            for (i = 0; i < np; i++) {
+                x0 = c * i / np;
+                q = c * (i + 1) / np - x0;
+                in = pybp__start_batch(e, first + x0, q, 0, q);
+                pybp__feedforward(s, e->K, e->p, a, &in, 0, q);
+                if (e->want_cost)
+                    pybp__costs(s, w, a, 0, q);
+                pybp__backward(s, e->K, e->p, w, a, 0, q, q);
+                pybp__add_costs(e, q);
+                pybp__bp34(s, e->K, e->p, w, a, &in, q, e->decay, e->step,
+                           pybp__part_how(i, np));
+            }
+        }
+        return;
+    }
     c = pybp__min(e->mbs, e->nperm);
     in = pybp__start_batch(e, 0, c, 0, c);
     pybp__feedforward(s, e->K, e->p, a, &in, 0, c);
@@ -1445,12 +1499,14 @@ static void pybp__epoch_single(pybp__epoch *e)
         pybp__backward(s, e->K, e->p, w, a, 0, c, c);  /* BP1, BP2 */
         pybp__add_costs(e, c);
         if (first + c >= e->nperm) {   /* BP3, BP4, update of the last */
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step,
+                       PYBP_K_TO_W);
             return;
         }
         cn = pybp__min(e->mbs, e->nperm - first - c);
         if (c > e->K->fuse_max) {      /* BP3, BP4, update; feedforward */
-            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step, 1);
+            pybp__bp34(s, e->K, e->p, w, a, &in, c, e->decay, e->step,
+                       PYBP_K_TO_W);
             in = pybp__start_batch(e, first + c, cn, 0, cn);
             pybp__feedforward(s, e->K, e->p, a, &in, 0, cn);
             continue;
@@ -1776,7 +1832,8 @@ int PYBP__API(gradient)(const pybp_net *net, const real *params,
         in = pybp__input(&s, data, w.table, NULL, first);
         pybp__feedforward(&s, K, w.p, w.a, &in, 0, c);
         pybp__backward(&s, K, w.p, &w, w.a, 0, c, c);         /* BP1, BP2 */
-        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0, 0);  /* BP3, BP4 */
+        pybp__bp34(&s, K, w.p, &w, w.a, &in, c, 0.0, 0.0,   /* BP3, BP4 */
+                   PYBP_K_FROM);
     }
     pybp__mean_out(&s, w.S, grad, data->count);
     pybp__fp_leave(fp);

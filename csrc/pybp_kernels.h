@@ -346,6 +346,8 @@ PYBP_K(bp4_block)(real *W, real *S, size_t wp, const pybp__src *in,
         if ((J) <= PYBP_K_BJB) {                                            \
             if (mode == PYBP_K_TO_W)                                        \
                 PYBP_K_BP4_CALL(PYBP_K_TO_W, U, LS, K, J);                  \
+            else if (mode == PYBP_K_FROM)                                   \
+                PYBP_K_BP4_CALL(PYBP_K_FROM, U, LS, K, J);                  \
             else                                                            \
                 PYBP_K_BP4_CALL(mode, U, LS, K, J);                         \
         }                                                                   \
@@ -427,19 +429,21 @@ PYBP_K(count)(const uint64_t *bm, size_t x0, size_t x1)
 }
 
 /*
- * BP4 with the update, rows k0 .. k1-1 of Wt: each weight's batch sum
- * S = 0.0 + d[0][j] a[0][k] + ... + d[m-1][j] a[m-1][k] over the m
- * examples of `in`, then W <- decay W - step S.  (update != 0)
- * Or, for gradients, rows of a sum array in the same layout:
- * W <- W + d[0][j] a[0][k] + ... term by term.  (update == 0)
- * S: a sum array in W's layout for the partial sums of a large batch's
- * chunks (its rows k0 .. k1-1 are overwritten), or NULL (one chunk).
+ * BP4, rows k0 .. k1-1 of Wt: each weight's sum
+ * S = s0 + d[0][j] a[0][k] + ... + d[m-1][j] a[m-1][k] over the m
+ * examples of `in`, s0 being 0.0, or the partial sum already in S when
+ * `how` has PYBP_K_FROM (the batch's earlier parts, a gradient's earlier
+ * examples).  With PYBP_K_TO_W the step W <- decay W - step S follows,
+ * else S is stored.  S: a sum array in W's layout (its rows k0 .. k1-1 are
+ * overwritten, also with the partial sums of a large batch's chunks), or
+ * NULL: W itself is the sum array, or (how == PYBP_K_TO_W) the batch is
+ * one chunk.
  */
 /* defines pybp__bp4_portable, pybp__bp4_avx2, pybp__bp4_avx512 */
 static PYBP_K_ATTR void
 PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
             const real *d, size_t dp, const real *dpk, size_t m,
-            size_t k0, size_t k1, real decay, real step, int update)
+            size_t k0, size_t k1, real decay, real step, int how)
 {
     size_t p0, p1, pv = pybp__panel(m, PYBP_K_VW), j0, jb, kb, k, jq, dqp;
     size_t nx, x0, x1, ch, g0, g1, nq, q, mw = (m + 63) / 64, gmax;
@@ -452,9 +456,9 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
      * chunk's rows of inputs and of deltas stay in L2 while every row k
      * takes their terms; each weight's sum goes on in S from one chunk to
      * the next, in the order of the examples. */
-    ch = m <= PYBP_K_ONE_CHUNK || (update && S == NULL)
+    ch = m <= PYBP_K_ONE_CHUNK || (how == PYBP_K_TO_W && S == NULL)
          ? m : PYBP_K_CHUNK;
-    if (!update || S == NULL)
+    if (S == NULL)
         S = W;            /* (a single chunk's update never touches S) */
     /* Byte inputs: a block of rows sums over the examples whose bytes
      * there are not all 0, found for a group of blocks at a time (a
@@ -483,9 +487,8 @@ PYBP_K(bp4)(real *W, real *S, size_t wp, size_t nvec, const pybp__src *in,
             x0 = 0;
             do {                          /* (one chunk even when m = 0) */
                 x1 = m - x0 <= PYBP_K_ONE_CHUNK ? m : x0 + ch;
-                mode = !update ? PYBP_K_FROM
-                       : (x0 > 0 ? PYBP_K_FROM : 0)
-                         | (x1 == m ? PYBP_K_TO_W : 0);
+                mode = (x0 > 0 ? PYBP_K_FROM : how & PYBP_K_FROM)
+                       | (x1 == m ? how & PYBP_K_TO_W : 0);
                 for (k = g0, q = 0; k < g1; k += kb, q++) {
                     kb = k1 - k < PYBP_K_KB ? 1 : PYBP_K_KB;
                     nx = x1 - x0;
@@ -610,7 +613,7 @@ PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
     size_t j0, jb, xb = mn < PYBP_K_FXB ? mn : PYBP_K_FXB;
     if (m > 4) {   /* not worth fusing (and too many rows to hold) */
         PYBP_K(bp4)(W, NULL, wp, nvec, in, d, dp, NULL, m, 0, nin, decay, step,
-                    1);
+                    PYBP_K_TO_W);
         PYBP_K(forward)(W, wp, bn, nin, nvec, next, z, zp, 0, mn);
         return;
     }
@@ -627,22 +630,29 @@ PYBP_K(update_forward)(real *W, size_t wp, size_t nin, size_t nvec,
 }
 
 /*
- * BP3 over a mini-batch: S_b[j] = 0.0 + d[0][j] + ... + d[m-1][j], then
- * b <- b - step S_b (update != 0); or, for gradients, b is a sum array that
- * takes the terms in order (update == 0).
+ * BP3 over a mini-batch: S_b[j] = s0 + d[0][j] + ... + d[m-1][j], s0 being
+ * 0.0, or the partial sum in S when `how` has PYBP_K_FROM (the batch's
+ * earlier parts, a gradient's earlier examples); then with PYBP_K_TO_W
+ * the step b <- b - step S_b, else S_b is stored in S.  S NULL: b is the
+ * sum array.
  */
 /* defines pybp__bp3_portable, pybp__bp3_avx2, pybp__bp3_avx512 */
 static PYBP_K_ATTR void
-PYBP_K(bp3)(real *b, size_t nvec, const real *d, size_t dp, size_t m,
-            real step, int update)
+PYBP_K(bp3)(real *b, real *S, size_t nvec, const real *d, size_t dp,
+            size_t m, real step, int how)
 {
     size_t j, x;
+    if (S == NULL)
+        S = b;
     for (j = 0; j < nvec; j++) {
-        real *p = b + j * PYBP_K_VW;
-        PYBP_K_V s = update ? PYBP_K_ZERO : PYBP_K_LD(p);
+        real *p = b + j * PYBP_K_VW, *q = S + j * PYBP_K_VW;
+        PYBP_K_V s = how & PYBP_K_FROM ? PYBP_K_LD(q) : PYBP_K_ZERO;
         for (x = 0; x < m; x++)
             s += PYBP_K_LD(d + x * dp + j * PYBP_K_VW);
-        PYBP_K_ST(p, update ? PYBP_K_LD(p) - step * s : s);
+        if (how & PYBP_K_TO_W)
+            PYBP_K_ST(p, PYBP_K_LD(p) - step * s);
+        else
+            PYBP_K_ST(q, s);
     }
 }
 

@@ -41,6 +41,8 @@
  *   (2) BP4 and the update, in work items of a block of rows of one W^l
  *       (over all the batch's examples); one more item updates the biases
  *       and adds the batch's costs to the total in order.
+ * A large mini-batch runs the phases once per part (pybp__parts()), BP4
+ * carrying its sums on in w->S from one part to the next.
  * Each thread owns a fixed range of each phase's items, the same in every
  * batch, so that the rows it updates stay in its core's cache; when done
  * with its own, it takes what is left of the others' ranges, so that a
@@ -172,6 +174,8 @@ typedef struct pybp__team {
     pybp__barrier bar;
     size_t parts;                     /* threads running */
     size_t xi;                        /* examples per item of phase (1) */
+    size_t qmax;                      /* examples of a batch's largest part
+                                         (pybp__parts()) */
     size_t cb;                        /* vectors of columns per item of
                                          phase (0); 0: no phase (0) */
     pybp__items items[3][PYBP_MAX_THREADS];   /* per phase, per thread */
@@ -189,12 +193,11 @@ static size_t pybp__share_start(size_t n, size_t u, size_t parts)
     return n * u / parts;
 }
 
-/* Items of phase (1) of thread u: its share of the c examples, in items of
- * tm->xi. */
-static size_t pybp__pass_items(const pybp__team *tm, size_t c, size_t u)
+/* Items of phase (1) of every thread: a share of the c examples (or of
+ * fewer: the items past a share's end are empty), in items of tm->xi. */
+static size_t pybp__pass_items(const pybp__team *tm, size_t c)
 {
-    size_t n = pybp__share_start(c, u + 1, tm->parts)
-               - pybp__share_start(c, u, tm->parts);
+    size_t n = (c + tm->parts - 1) / tm->parts;    /* the largest share */
     return (n + tm->xi - 1) / tm->xi;
 }
 
@@ -312,9 +315,10 @@ static void pybp__pass_item(const pybp__team *tm, size_t u, size_t item,
     pybp__passes(tm->e, first, c, tm->cb != 0 ? 2 : 1, x0, x1);
 }
 
-/* Item `item` of thread u's phase (2), for the batch of c at `first`. */
+/* Item `item` of thread u's phase (2), for the batch (or part of one) of
+ * c at `first`, BP3 and BP4 in mode `how` (pybp__part_how()). */
 static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
-                              size_t first, size_t c)
+                              size_t first, size_t c, int how)
 {
     pybp__epoch *e = tm->e;
     const pybp__shape *s = e->s;
@@ -324,8 +328,9 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
     if (u == 0 && item == 0) {        /* the costs; BP3, step on every b^l */
         pybp__add_costs(e, c);
         for (l = 1; l <= s->L; l++)
-            K->bp3(e->p + s->ib[l], pybp__nvec(s->n[l], K->vw), w->d[l],
-                   s->pw[l], c, e->step, 1);
+            K->bp3(e->p + s->ib[l], w->S + s->ib[l],
+                   pybp__nvec(s->n[l], K->vw), w->d[l], s->pw[l], c,
+                   e->step, how);
         return;
     }
     item -= u == 0;
@@ -342,7 +347,7 @@ static void pybp__update_item(const pybp__team *tm, size_t u, size_t item,
             K->bp4(e->p + s->iw[l], w->S + s->iw[l], s->pw[l],
                    pybp__nvec(s->n[l], K->vw),
                    &in, w->d[l], s->pw[l], pybp__packed(s, K, w, l, c), c,
-                   k0, k1, e->decay, e->step, 1);
+                   k0, k1, e->decay, e->step, how);
             return;
         }
         item -= items;
@@ -378,20 +383,27 @@ static void pybp__epoch_part(pybp__worker *wk)
 {
     pybp__team *tm = wk->team;
     pybp__epoch *e = tm->e;
-    size_t first, c, u, item;
+    size_t first, c, u, item, np, i, f, q;
+    int how;
     for (first = 0; first < e->nperm; first += c) {
         c = pybp__min(e->mbs, e->nperm - first);   /* == mbs: whole batches */
-        if (tm->cb != 0) {
-            while (pybp__grab(tm, 0, wk->part, &u, &item))
-                pybp__column_item(tm, u, item, first, c);
-            pybp__barrier_wait(&tm->bar, tm->items[0]);
+        np = pybp__parts(c, tm->parts);
+        for (i = 0; i < np; i++) {     /* the batch's parts, in order */
+            f = first + c * i / np;
+            q = first + c * (i + 1) / np - f;
+            how = pybp__part_how(i, np);
+            if (tm->cb != 0) {
+                while (pybp__grab(tm, 0, wk->part, &u, &item))
+                    pybp__column_item(tm, u, item, f, q);
+                pybp__barrier_wait(&tm->bar, tm->items[0]);
+            }
+            while (pybp__grab(tm, 1, wk->part, &u, &item))
+                pybp__pass_item(tm, u, item, f, q);
+            pybp__barrier_wait(&tm->bar, tm->items[1]);
+            while (pybp__grab(tm, 2, wk->part, &u, &item))
+                pybp__update_item(tm, u, item, f, q, how);
+            pybp__barrier_wait(&tm->bar, tm->items[2]);
         }
-        while (pybp__grab(tm, 1, wk->part, &u, &item))
-            pybp__pass_item(tm, u, item, first, c);
-        pybp__barrier_wait(&tm->bar, tm->items[1]);
-        while (pybp__grab(tm, 2, wk->part, &u, &item))
-            pybp__update_item(tm, u, item, first, c);
-        pybp__barrier_wait(&tm->bar, tm->items[2]);
     }
 }
 
@@ -417,7 +429,7 @@ static void pybp__plan(pybp__team *tm)
         q->end = pybp__column_items(tm, t);
         q = &tm->items[1][t];
         q->begin = q->next = 0;
-        q->end = pybp__pass_items(tm, tm->e->mbs, t);
+        q->end = pybp__pass_items(tm, tm->qmax);
         q = &tm->items[2][t];
         q->begin = q->next = 0;
         q->end = pybp__update_items(tm, t);
@@ -452,7 +464,9 @@ static void pybp__epoch_threads(pybp__epoch *e, size_t threads)
     pthread_mutex_lock(&tm.bar.mu);
     tm.bar.parties = (unsigned)started;
     tm.parts = started;
-    xi = (e->mbs + 4 * started - 1) / (4 * started);
+    tm.qmax = (e->mbs + pybp__parts(e->mbs, started) - 1)
+              / pybp__parts(e->mbs, started);
+    xi = (tm.qmax + 4 * started - 1) / (4 * started);
     tm.xi = xi < 6 ? 6 : (xi + 5) / 6 * 6;
     tm.cb = pybp__column_block(e->s, e->K, started);
     pybp__plan(&tm);
