@@ -1435,7 +1435,7 @@ static void pybp__update_forward(const pybp__epoch *e, real *const *a,
 
 /*
  * A large mini-batch goes in np parts of about PYBP__PART examples per
- * thread, part i being examples c i / np .. c (i+1) / np - 1: forward and
+ * thread (pybp__part_start()): forward and
  * backward passes of a part, then its BP3 and BP4 terms on the sums in
  * w->S, so that a part's activations and deltas are still in cache when
  * BP4 reads them (a whole batch's outgrow L2); the last part ends with the
@@ -1447,6 +1447,14 @@ static size_t pybp__parts(size_t c, size_t threads)
 {
     size_t per = PYBP__PART * threads;
     return c <= per * 3 / 2 ? 1 : (c + per / 2) / per;
+}
+
+/* The first example of part i of np of a batch of c (i = np: c): the
+ * first c % np parts have one example more (no product c i, which could
+ * overflow). */
+static size_t pybp__part_start(size_t c, size_t np, size_t i)
+{
+    return i * (c / np) + pybp__min(i, c % np);
 }
 
 /* BP3 and BP4's mode for part i of np: the sums go on from the earlier
@@ -1476,8 +1484,8 @@ static void pybp__epoch_single(pybp__epoch *e)
             c = pybp__min(e->mbs, e->nperm - first);
             np = pybp__parts(c, 1);
             for (i = 0; i < np; i++) {
-                x0 = c * i / np;
-                q = c * (i + 1) / np - x0;
+                x0 = pybp__part_start(c, np, i);
+                q = pybp__part_start(c, np, i + 1) - x0;
                 in = pybp__start_batch(e, first + x0, q, 0, q);
                 pybp__feedforward(s, e->K, e->p, a, &in, 0, q);
                 if (e->want_cost)

@@ -389,8 +389,8 @@ static void pybp__epoch_part(pybp__worker *wk)
         c = pybp__min(e->mbs, e->nperm - first);   /* == mbs: whole batches */
         np = pybp__parts(c, tm->parts);
         for (i = 0; i < np; i++) {     /* the batch's parts, in order */
-            f = first + c * i / np;
-            q = first + c * (i + 1) / np - f;
+            f = first + pybp__part_start(c, np, i);
+            q = first + pybp__part_start(c, np, i + 1) - f;
             how = pybp__part_how(i, np);
             if (tm->cb != 0) {
                 while (pybp__grab(tm, 0, wk->part, &u, &item))
