@@ -39,8 +39,8 @@
  *       phase (0) did not do, costs, BP1, BP2), in work items of a few
  *       examples;
  *   (2) BP4 and the update, in work items of a block of rows of one W^l
- *       (over all the batch's or part's examples); one more item: the biases
- *       and adds the batch's costs to the total in order.
+ *       (over all the examples of the batch, or of its part); one more
+ *       item updates the biases and adds the costs to the total in order.
  * A large mini-batch runs the phases once per part (pybp__parts()), BP4
  * carrying its sums on in w->S from one part to the next.
  * Each thread owns a fixed range of each phase's items, the same in every
